@@ -1,0 +1,133 @@
+"""Splitting a script into statements and parsing each in Athena's dialect.
+
+sqlglot parses most of Athena's surface; SHOW, EXPLAIN, DESCRIBE, some ALTER forms, OPTIMIZE and
+VACUUM come back as opaque commands, so they are recognised here by their leading words and
+handed to small dedicated parsers instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from oaklake.errors import SqlSyntaxError
+
+DIALECT = "athena"
+
+logging.getLogger("sqlglot").setLevel(logging.ERROR)
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One statement of a script, with where it starts in the whole text (1-based line)."""
+
+    text: str
+    index: int
+    line: int
+    column: int = 1
+
+    @property
+    def words(self) -> list[str]:
+        """The leading keywords, upper-cased, comments skipped (used for dispatch)."""
+        return [w.upper() for w in re.findall(r"[A-Za-z_]+", _strip_comments(self.text))[:4]]
+
+
+def _strip_comments(text: str) -> str:
+    text = re.sub(r"/\*.*?\*/", " ", text, flags=re.S)
+    return re.sub(r"--[^\n]*", " ", text)
+
+
+def split(text: str) -> list[Statement]:
+    """Split on semicolons that are not inside strings, quoted names or comments."""
+    from sqlglot.dialects.athena import Athena
+    from sqlglot.errors import TokenError
+    from sqlglot.tokens import TokenType
+
+    try:
+        tokens = Athena().tokenize(text)
+    except TokenError as e:
+        line, col = _position_of_unclosed(text)
+        raise SqlSyntaxError(
+            f"unterminated string, quoted name or comment ({e})",
+            sql=text,
+            line=line,
+            column=col,
+            hint="close every ' and \" you open",
+        ) from e
+    out: list[Statement] = []
+    start = 0
+    for tok in tokens:
+        if tok.token_type == TokenType.SEMICOLON:
+            _add(out, text, start, tok.start)
+            start = tok.end + 1
+    _add(out, text, start, len(text))
+    return out
+
+
+def _add(out: list[Statement], text: str, start: int, end: int) -> None:
+    piece = text[start:end]
+    if not _strip_comments(piece).strip():
+        return
+    lead = len(piece) - len(piece.lstrip())
+    begin = start + lead
+    line = text.count("\n", 0, begin) + 1
+    column = begin - (text.rfind("\n", 0, begin) + 1) + 1
+    out.append(Statement(text=piece.strip(), index=len(out) + 1, line=line, column=column))
+
+
+def _position_of_unclosed(text: str) -> tuple[int, int]:
+    for quote in ("'", '"'):
+        if text.count(quote) % 2:
+            pos = text.rfind(quote)
+            line = text.count("\n", 0, pos) + 1
+            col = pos - (text.rfind("\n", 0, pos) + 1) + 1
+            return line, col
+    return 1, 1
+
+
+def parse(sql: str) -> Any:
+    """Parse one statement with sqlglot; syntax errors carry line, column and a caret."""
+    import sqlglot
+    from sqlglot.errors import ParseError, TokenError
+
+    try:
+        expressions = sqlglot.parse(sql, read=DIALECT)
+    except ParseError as e:
+        err = e.errors[0] if e.errors else {}
+        line = err.get("line")
+        col = err.get("col")
+        highlight = err.get("highlight") or ""
+        if col is not None and highlight:
+            col = max(col - len(highlight) + 1, 1)
+        desc = str(err.get("description") or e).split("\n")[0]
+        desc = re.sub(r"Required keyword: '(\w+)' missing for <class '[\w.]+\.(\w+)'>",
+                      r"incomplete \2 expression (missing its \1)", desc)
+        near = f" near {highlight!r}" if highlight else ""
+        raise SqlSyntaxError(f"{desc}{near}", sql=sql, line=line, column=col) from e
+    except TokenError as e:
+        line, col = _position_of_unclosed(sql)
+        raise SqlSyntaxError(str(e), sql=sql, line=line, column=col) from e
+    expressions = [x for x in expressions if x is not None]
+    if len(expressions) != 1:
+        raise SqlSyntaxError("expected exactly one statement", sql=sql, line=1, column=1)
+    return expressions[0]
+
+
+_IDENT = r'(?:"(?:[^"]|"")+"|`[^`]+`|[A-Za-z_][\w$]*)'
+QUALIFIED = rf"{_IDENT}(?:\s*\.\s*{_IDENT}){{0,2}}"
+
+
+def unquote(name: str) -> str:
+    name = name.strip()
+    if len(name) >= 2 and name[0] == name[-1] == '"':
+        return name[1:-1].replace('""', '"')
+    if len(name) >= 2 and name[0] == name[-1] == "`":
+        return name[1:-1]
+    return name.lower()
+
+
+def split_qualified(name: str) -> list[str]:
+    parts = re.findall(_IDENT, name)
+    return [unquote(p) for p in parts]
