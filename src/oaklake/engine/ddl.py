@@ -206,7 +206,8 @@ def _properties(expr: exp.Create) -> tuple[dict[str, Any], list[exp.Expression],
 def create(engine: Engine, expr: exp.Create) -> Result:
     kind = (expr.args.get("kind") or "").upper()
     if kind in ("SCHEMA", "DATABASE"):
-        name = expr.this.name if isinstance(expr.this, exp.Table) else expr.this.sql()
+        node = expr.this
+        name = (node.db or node.name) if isinstance(node, exp.Table) else node.sql()
         created = engine.catalog.create_schema(name, if_not_exists=bool(expr.args.get("exists")))
         return Result(message=f"schema {name.lower()} {'created' if created else 'already exists'}")
     if kind == "VIEW":

@@ -43,6 +43,11 @@ _LATER = {
 }
 
 
+_CONSTANT_SELECT = re.compile(
+    r"^\s*SELECT\s+(?:[\d\s.+\-*/%(),]|''|\bAS\s+[A-Za-z_]\w*)+;?\s*$", re.I
+)
+
+
 class Engine:
     """One SQL session over a workspace: a DuckDB connection, the catalog, the current schema."""
 
@@ -130,7 +135,7 @@ class Engine:
             try:
                 results.append(self.run_statement(stmt))
             except OakError as e:
-                _locate(e, stmt, sql, len(statements))
+                locate_error(e, stmt, sql, len(statements))
                 raise
         return results
 
@@ -146,6 +151,11 @@ class Engine:
         return result
 
     def _dispatch(self, stmt: Statement, words: list[str], first: str) -> Result:
+        if _CONSTANT_SELECT.match(re.sub(r"'(?:[^']|'')*'", "''", stmt.text)):
+            # Literals and arithmetic only: same meaning in DuckDB, no parser or Arrow needed.
+            cursor = self._duck(lambda: self.con.execute(stmt.text))
+            columns = [d[0] for d in cursor.description or []]
+            return Result(plain_columns=columns, plain_rows=cursor.fetchall())
         from oaklake.engine import ddl
 
         if first == "SHOW":
@@ -384,7 +394,7 @@ def _duck_error(e: Exception) -> OakError:
     return QueryFailed(text)
 
 
-def _locate(e: OakError, stmt: Statement, script: str, count: int) -> None:
+def locate_error(e: OakError, stmt: Statement, script: str, count: int) -> None:
     """Point an error at its statement (and, for syntax errors, at its line in the script)."""
     if getattr(e, "statement_index", None) is not None:
         return

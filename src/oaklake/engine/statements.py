@@ -40,29 +40,53 @@ def _strip_comments(text: str) -> str:
 
 
 def split(text: str) -> list[Statement]:
-    """Split on semicolons that are not inside strings, quoted names or comments."""
-    from sqlglot.dialects.athena import Athena
-    from sqlglot.errors import TokenError
-    from sqlglot.tokens import TokenType
+    """Split on semicolons that are not inside strings, quoted names or comments.
 
-    try:
-        tokens = Athena().tokenize(text)
-    except TokenError as e:
-        line, col = _position_of_unclosed(text)
-        raise SqlSyntaxError(
-            f"unterminated string, quoted name or comment ({e})",
-            sql=text,
-            line=line,
-            column=col,
-            hint="close every ' and \" you open",
-        ) from e
+    A small scanner rather than sqlglot's tokenizer: it keeps `oaklake sql "select 1"` from
+    importing the parser at all.
+    """
     out: list[Statement] = []
     start = 0
-    for tok in tokens:
-        if tok.token_type == TokenType.SEMICOLON:
-            _add(out, text, start, tok.start)
-            start = tok.end + 1
-    _add(out, text, start, len(text))
+    i = 0
+    n = len(text)
+    while i < n:
+        c = text[i]
+        if c in "'\"`":
+            j = i + 1
+            while True:
+                j = text.find(c, j)
+                if j < 0:
+                    line = text.count("\n", 0, i) + 1
+                    col = i - (text.rfind("\n", 0, i) + 1) + 1
+                    what = "string" if c == "'" else "quoted name"
+                    raise SqlSyntaxError(
+                        f"unterminated {what}", sql=text, line=line, column=col,
+                        hint=f"close the {c} opened here",
+                    )
+                if j + 1 < n and text[j + 1] == c:  # doubled quote inside
+                    j += 2
+                    continue
+                break
+            i = j + 1
+            continue
+        if c == "-" and text.startswith("--", i):
+            nl = text.find("\n", i)
+            i = n if nl < 0 else nl + 1
+            continue
+        if c == "/" and text.startswith("/*", i):
+            close = text.find("*/", i + 2)
+            if close < 0:
+                line = text.count("\n", 0, i) + 1
+                col = i - (text.rfind("\n", 0, i) + 1) + 1
+                raise SqlSyntaxError("unterminated comment", sql=text, line=line, column=col,
+                                     hint="close the /* comment with */")
+            i = close + 2
+            continue
+        if c == ";":
+            _add(out, text, start, i)
+            start = i + 1
+        i += 1
+    _add(out, text, start, n)
     return out
 
 
