@@ -33,6 +33,8 @@ warehouse = "{warehouse}"
 [sql]
 # The schema (database) that unqualified table names resolve to.
 default_schema = "default"
+# How often UPDATE/DELETE/MERGE re-plan and retry when another writer committed first.
+commit_retries = 4
 """
 
 
@@ -45,6 +47,8 @@ class Settings:
     catalog_uri: str = "sqlite:///catalog.db"
     warehouse: str = "warehouse"
     default_schema: str = DEFAULT_SCHEMA
+    # How often a write re-plans and retries when another writer committed first.
+    commit_retries: int = 4
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
@@ -116,6 +120,7 @@ def load_settings(root: str | os.PathLike[str] | None = None, **overrides: Any) 
         "catalog_uri": cat.get("uri", "sqlite:///catalog.db"),
         "warehouse": cat.get("warehouse", "warehouse"),
         "default_schema": sql.get("default_schema", DEFAULT_SCHEMA),
+        "commit_retries": sql.get("commit_retries", 4),
     }
     for key, env in (
         ("catalog_uri", "OAKLAKE_CATALOG_URI"),
@@ -124,10 +129,20 @@ def load_settings(root: str | os.PathLike[str] | None = None, **overrides: Any) 
     ):
         if os.environ.get(env):
             values[key] = os.environ[env]
+    if os.environ.get("OAKLAKE_COMMIT_RETRIES"):
+        values["commit_retries"] = os.environ["OAKLAKE_COMMIT_RETRIES"]
     values.update({k: v for k, v in overrides.items() if v is not None})
     for key in ("catalog_name", "catalog_uri", "warehouse", "default_schema"):
         if not isinstance(values[key], str) or not values[key]:
             raise ConfigError(f"{path}: setting {key!r} must be a non-empty string")
+    try:
+        values["commit_retries"] = int(values["commit_retries"])
+        if values["commit_retries"] < 0:
+            raise ValueError
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"{path}: commit_retries must be a whole number ≥ 0, got {values['commit_retries']!r}"
+        ) from None
     extra = {k: v for k, v in data.items() if k not in ("catalog", "sql")}
     return Settings(root=folder, extra=extra, **values)
 

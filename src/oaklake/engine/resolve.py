@@ -47,6 +47,8 @@ class Resolver:
         self.scans: list[ScanPlan] = []
         self.temp_names: list[str] = []
         self._constants: dict[str, Any] = {}
+        # Names of relations the caller has already bound in DuckDB (DML targets, sources).
+        self.passthrough: set[str] = set()
 
     # -- public ---------------------------------------------------------------------------
     def resolve(self, query: exp.Expression, default_schema: str, depth: int = 0) -> exp.Expression:
@@ -108,6 +110,8 @@ class Resolver:
         db = node.db
         catalog = node.catalog
         if not db and name.lower() in ctes:
+            return None
+        if not db and name in self.passthrough:
             return None
         if catalog and catalog.lower() not in (self.engine.settings.catalog_name, ATHENA_CATALOG):
             raise TableNotFound(

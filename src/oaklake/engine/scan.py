@@ -31,15 +31,23 @@ class ScanPlan:
     records: int = 0
     filter_text: str = "true"
     delete_files: int = 0
+    data_files: list[Any] = field(default_factory=list)
 
-    def select_sql(self) -> str:
-        """A DuckDB SELECT producing the table's rows at the planned snapshot."""
+    def select_sql(self, *, positions: bool = False) -> str:
+        """A DuckDB SELECT producing the table's rows at the planned snapshot.
+
+        With ``positions`` each row also carries ``__oak_file`` (its data file's path, without
+        ``file://``) and ``__oak_row`` (its row number in that file), which the copy-on-write
+        writers use to know which files a statement touches.
+        """
         cols = ", ".join(quote_ident(f.name) for f in self.schema.fields)
         if not self.files:
             typed = ", ".join(
                 f"CAST(NULL AS {to_duckdb(f.field_type)}) AS {quote_ident(f.name)}"
                 for f in self.schema.fields
             )
+            if positions:
+                typed += ", CAST(NULL AS VARCHAR) AS __oak_file, CAST(NULL AS BIGINT) AS __oak_row"
             return f"SELECT {typed} WHERE false"
         entries = ", ".join(
             f"{f.field_id}: {{name: {_sql_str(f.name)}, type: {_sql_str(to_duckdb(f.field_type))}, "
@@ -47,6 +55,12 @@ class ScanPlan:
             for f in self.schema.fields
         )
         paths = ", ".join(_sql_str(_local(p)) for p in self.files)
+        if positions:
+            return (
+                f"SELECT {cols}, filename AS __oak_file, file_row_number AS __oak_row "
+                f"FROM read_parquet([{paths}], schema=MAP {{{entries}}}, "
+                "hive_partitioning=false, filename=true, file_row_number=true)"
+            )
         return (
             f"SELECT {cols} FROM read_parquet([{paths}], schema=MAP {{{entries}}}, "
             "hive_partitioning=false)"
@@ -55,6 +69,11 @@ class ScanPlan:
 
 def _sql_str(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
+
+
+def local_path(path: str) -> str:
+    """A data file's path as DuckDB's ``filename`` column shows it."""
+    return _local(path)
 
 
 def _local(path: str) -> str:
@@ -135,6 +154,7 @@ def plan(
             hint=f"compact the table with that engine first (Athena: OPTIMIZE {name} REWRITE DATA "
             "USING BIN_PACK; Spark: rewrite_data_files), then query it here",
         )
+    result.data_files = [t.file for t in tasks]
     result.files = [t.file.file_path for t in tasks]
     result.records = sum(t.file.record_count for t in tasks)
     result.total_files = int(total) if total is not None else len(result.files)

@@ -35,9 +35,6 @@ if TYPE_CHECKING:
     from oaklake.config import Settings
 
 _LATER = {
-    "UPDATE": "UPDATE",
-    "DELETE": "DELETE",
-    "MERGE": "MERGE INTO",
     "OPTIMIZE": "OPTIMIZE",
     "VACUUM": "VACUUM",
 }
@@ -183,6 +180,14 @@ class Engine:
             return self.query(expr)
         if isinstance(expr, exp.Insert):
             return self._insert(expr)
+        if isinstance(expr, exp.Update | exp.Delete | exp.Merge):
+            from oaklake.engine import dml
+
+            if isinstance(expr, exp.Update):
+                return dml.update(self, expr)
+            if isinstance(expr, exp.Delete):
+                return dml.delete(self, expr)
+            return dml.merge(self, expr)
         if isinstance(expr, exp.Create):
             return ddl.create(self, expr)
         if isinstance(expr, exp.Drop):
