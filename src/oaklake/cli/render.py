@@ -56,7 +56,10 @@ def text_value(value: Any) -> str:
     return str(value)
 
 
-def write_result(result: Result, fmt: str, out: TextIO = sys.stdout) -> None:
+def write_result(result: Result, fmt: str, out: TextIO | None = None) -> None:
+    # Look sys.stdout up at call time: a default bound at import would keep writing to
+    # whatever stream was current then (a test runner's, or a closed one).
+    out = out if out is not None else sys.stdout
     if not result.has_rows:
         if fmt == "table" and result.message:
             out.write(result.message + "\n")
