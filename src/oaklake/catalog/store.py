@@ -193,6 +193,13 @@ class Catalog:
                 f"table {low_schema}.{low} already exists",
                 hint="use CREATE TABLE IF NOT EXISTS, or DROP TABLE first",
             ) from e
+        except OSError as e:  # a LOCATION that cannot be written is the user's to fix
+            raise InvalidInput(
+                f"cannot write table {low_schema}.{low} at {location or 'the warehouse'}: "
+                f"{e.strerror or e}",
+                hint="choose a LOCATION oaklake can write to, or leave LOCATION out",
+                code="INVALID_LOCATION",
+            ) from e
 
     def drop_table(self, schema: str, name: str) -> None:
         """Iceberg tables are managed (as in Athena): dropping one deletes its data too."""
