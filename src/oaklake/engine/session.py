@@ -24,6 +24,7 @@ from oaklake.errors import (
     SqlSyntaxError,
     TableNotFound,
     TypeMismatch,
+    did_you_mean,
 )
 
 if TYPE_CHECKING:
@@ -150,7 +151,13 @@ class Engine:
     def _dispatch(self, stmt: Statement, words: list[str], first: str) -> Result:
         if _CONSTANT_SELECT.match(re.sub(r"'(?:[^']|'')*'", "''", stmt.text)):
             # Literals and arithmetic only: same meaning in DuckDB, no parser or Arrow needed.
-            cursor = self._duck(lambda: self.con.execute(stmt.text))
+            try:
+                cursor = self._duck(lambda: self.con.execute(stmt.text))
+            except SqlSyntaxError as e:
+                # DuckDB read the user's own text here, so its caret is theirs too.
+                e.sql = stmt.text
+                e.line, e.column = _duck_position(e.__cause__, stmt.text)
+                raise
             columns = [d[0] for d in cursor.description or []]
             return Result(plain_columns=columns, plain_rows=cursor.fetchall())
         from oaklake.engine import ddl
@@ -335,24 +342,25 @@ class Engine:
         return Result(message=f"{arrow.num_rows} rows inserted", affected_rows=arrow.num_rows,
                       snapshot_id=snapshot)
 
-    def append_arrow(self, table: Table, arrow: pa.Table, *, retries: int = 5) -> int | None:
-        """Append as one snapshot; a concurrent append is retried (appends never conflict)."""
-        from pyiceberg.exceptions import CommitFailedException
+    def append_arrow(self, table: Table, arrow: pa.Table) -> int | None:
+        """Append as one snapshot. Files are written once; if another writer committed first the
+        same files are committed on top of the new snapshot (appends never conflict)."""
+        from oaklake.catalog.commit import StaleCommit, commit_files, delete_files, write_data_files
 
-        arrow = arrow.cast(table.schema().as_arrow())
-        for attempt in range(retries + 1):
+        files = write_data_files(table, arrow)
+        retries = max(self.settings.commit_retries, 1) * 5
+        for _ in range(retries + 1):
             try:
-                table.append(arrow)
-                snap = table.current_snapshot()
-                return snap.snapshot_id if snap else None
-            except CommitFailedException as e:
-                if attempt == retries:
-                    raise CommitConflict(
-                        f"could not commit to {'.'.join(table.name())} after {retries} retries: {e}",
-                        hint="another writer keeps changing the table; try again",
-                    ) from e
+                return commit_files(table, added=files, expected_snapshot_id=None,
+                                    properties={"oaklake.operation": "insert"})
+            except StaleCommit:
                 table.refresh()
-        return None
+        delete_files(table, files)
+        raise CommitConflict(
+            f"could not append to {'.'.join(table.name())}: other writers kept committing "
+            f"({retries} retries)",
+            hint="run the statement again",
+        )
 
     # -- DuckDB errors --------------------------------------------------------------------
     def _duck(self, fn: Any) -> Any:
@@ -382,9 +390,14 @@ def _duck_error(e: Exception) -> OakError:
     if isinstance(e, duckdb.ConversionException):
         return TypeMismatch(text, hint="CAST values to the right type, or fix the data")
     if isinstance(e, duckdb.BinderException):
-        m = re.search(r'Referenced column "?([^"\s]+)"? not found', text)
+        m = re.search(r'Referenced column "?([^"\s]+)"? not found|does not have a column named '
+                      r'"([^"]+)"', text)
         if m:
-            return ColumnNotFound(text, hint="check the column name (DESCRIBE the table)")
+            found = re.search(r"Candidate bindings:[ :]*(.*)", str(e))
+            listed = re.findall(r'"([^"]+)"', found[1]) if found else []
+            names = [c.rsplit(".", 1)[-1] for c in listed]
+            hint = did_you_mean(m[1] or m[2], names)
+            return ColumnNotFound(text, hint=hint or "check the column name (DESCRIBE the table)")
         return QueryFailed(text)
     if isinstance(e, duckdb.CatalogException):
         if "Table" in text and "does not exist" in text:
@@ -397,6 +410,18 @@ def _duck_error(e: Exception) -> OakError:
     if isinstance(e, duckdb.OutOfRangeException | duckdb.InvalidInputException):
         return QueryFailed(text, code="INVALID_VALUE" if isinstance(e, duckdb.OutOfRangeException) else "QUERY_FAILED")
     return QueryFailed(text)
+
+
+def _duck_position(e: BaseException | None, sql: str) -> tuple[int | None, int | None]:
+    """Line and column of DuckDB's ``LINE n: …`` caret, when it shows the line unabridged."""
+    m = re.search(r"^(LINE (\d+): )(.*)\n( *)\^", str(e), re.M)
+    if not m:
+        return None, None
+    line = int(m[2])
+    lines = sql.splitlines()
+    if line > len(lines) or not lines[line - 1].startswith(m[3]):
+        return None, None
+    return line, len(m[4]) - len(m[1]) + 1
 
 
 def locate_error(e: OakError, stmt: Statement, script: str, count: int) -> None:
