@@ -95,7 +95,8 @@ class Resolver:
         """Fold a column-free expression to a Python value with DuckDB."""
         sql = node.sql(dialect="duckdb")
         if sql not in self._constants:
-            rows = self.engine.con.execute(f"SELECT {sql}").fetchall()
+            # Through _duck: a bad literal (FOR TIMESTAMP AS OF 'abc') is the user's error.
+            rows = self.engine._duck(lambda: self.engine.con.execute(f"SELECT {sql}").fetchall())
             self._constants[sql] = rows[0][0]
         return self._constants[sql]
 
