@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from oaklake.errors import SqlSyntaxError
+from oaklake.errors import SqlSyntaxError, did_you_mean
 
 DIALECT = "athena"
 
@@ -111,6 +111,29 @@ def _position_of_unclosed(text: str) -> tuple[int, int]:
     return 1, 1
 
 
+# Words a statement can start with; anything else is a typo worth naming (`selec 1`).
+LEADING_WORDS = (
+    "SELECT", "WITH", "VALUES", "TABLE", "INSERT", "CREATE", "DROP", "ALTER", "SHOW",
+    "DESCRIBE", "DESC", "EXPLAIN", "USE", "UPDATE", "DELETE", "MERGE", "OPTIMIZE", "VACUUM",
+    "MSCK",
+)
+_FIRST_WORD = re.compile(r"(?:\s+|--[^\n]*|/\*.*?\*/)*([A-Za-z_]\w*)", re.S)
+
+
+def _unknown_statement(sql: str) -> SqlSyntaxError | None:
+    m = _FIRST_WORD.match(sql)
+    if not m or m[1].upper() in LEADING_WORDS:
+        return None
+    pos = m.start(1)
+    line = sql.count("\n", 0, pos) + 1
+    col = pos - (sql.rfind("\n", 0, pos) + 1) + 1
+    hint = did_you_mean(m[1].upper(), LEADING_WORDS) or (
+        "a statement starts with SELECT, WITH, INSERT, CREATE, DROP, ALTER, SHOW, DESCRIBE, …"
+    )
+    return SqlSyntaxError(f"unknown statement {m[1]!r}", sql=sql, line=line, column=col,
+                          hint=hint)
+
+
 def parse(sql: str) -> Any:
     """Parse one statement with sqlglot; syntax errors carry line, column and a caret."""
     import sqlglot
@@ -119,6 +142,9 @@ def parse(sql: str) -> Any:
     try:
         expressions = sqlglot.parse(sql, read=DIALECT)
     except ParseError as e:
+        unknown = _unknown_statement(sql)
+        if unknown is not None:
+            raise unknown from e
         err = e.errors[0] if e.errors else {}
         line = err.get("line")
         col = err.get("col")
@@ -136,6 +162,12 @@ def parse(sql: str) -> Any:
     expressions = [x for x in expressions if x is not None]
     if len(expressions) != 1:
         raise SqlSyntaxError("expected exactly one statement", sql=sql, line=1, column=1)
+    from sqlglot import exp
+
+    if isinstance(expressions[0], exp.Condition | exp.Alias):  # `frobnicate`: not a statement
+        unknown = _unknown_statement(sql)
+        if unknown is not None:
+            raise unknown
     return expressions[0]
 
 
