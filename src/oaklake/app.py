@@ -43,6 +43,7 @@ class Lake:
     def close(self) -> None:
         if self._engine is not None:
             self._engine.close()
+            self._engine.catalog.close()
 
     def __enter__(self) -> Lake:
         return self

@@ -8,6 +8,7 @@ A workspace is found from an explicit path, then ``OAKLAKE_WORKSPACE``, then the
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -36,6 +37,15 @@ default_schema = "default"
 # How often UPDATE/DELETE/MERGE re-plan and retry when another writer committed first.
 commit_retries = 4
 """
+
+
+# The password part of a SQLAlchemy URL, as SQLAlchemy's own parser delimits it.
+_URI_PASSWORD = re.compile(r"^(?P<head>[\w+.-]+://[^:/]*):[^@]*@")
+
+
+def redact_uri(uri: str) -> str:
+    """A catalog URI fit to print or log: the password (if there is one) becomes ``***``."""
+    return _URI_PASSWORD.sub(lambda m: m["head"] + ":***@", uri, count=1)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from oaklake.config import redact_uri
 from oaklake.errors import (
     AlreadyExists,
     ConfigError,
@@ -86,10 +87,17 @@ class Catalog:
             ) from e
         except Exception as e:
             raise ConfigError(
-                f"cannot open the catalog at {_redact(uri)}: {type(e).__name__}: {e}",
+                f"cannot open the catalog at {redact_uri(uri)}: {type(e).__name__}: {e}",
                 hint="check [catalog] uri in oaklake.toml (or OAKLAKE_CATALOG_URI)",
             ) from e
         return cat
+
+    def close(self) -> None:
+        """Return the pooled database connections (a PostgreSQL catalog holds them open)."""
+        if self._iceberg is not None:
+            self._iceberg.engine.dispose()
+            self._iceberg = None
+            self._views_ready = False
 
     # -- schemas -------------------------------------------------------------------------
     def list_schemas(self) -> list[str]:
@@ -355,13 +363,3 @@ def _purge_files(table: Table) -> None:
             io.delete(path)
         except Exception:  # noqa: S112 - best effort: the table is already gone from the catalog
             continue
-
-
-def _redact(uri: str) -> str:
-    """Never print a password that sits in a database URI."""
-    if "@" in uri and "://" in uri:
-        scheme, rest = uri.split("://", 1)
-        creds, host = rest.rsplit("@", 1)
-        user = creds.split(":", 1)[0]
-        return f"{scheme}://{user}:***@{host}"
-    return uri

@@ -62,7 +62,10 @@ def init(path: Path, catalog_uri: str | None, warehouse: str | None) -> None:
 
         lake = do_init(path, catalog_uri=catalog_uri, warehouse=warehouse)
         click.echo(f"workspace created in {lake.settings.root}")
-        click.echo(f"  catalog:   {lake.settings.catalog_name} ({lake.settings.catalog_uri})")
+        from oaklake.config import redact_uri
+
+        uri = redact_uri(lake.settings.catalog_uri)
+        click.echo(f"  catalog:   {lake.settings.catalog_name} ({uri})")
         click.echo(f"  warehouse: {lake.settings.warehouse_uri}")
     except Exception as e:
         raise fail(e) from None
