@@ -27,6 +27,47 @@ class UserFailure(click.exceptions.Exit):
     """Raised after an error was printed; carries the stable exit code."""
 
 
+class _UsageError(click.UsageError):
+    """click's own usage errors (unknown option, missing value) in oaklake's error shape."""
+
+    def __init__(self, message: str, where: str) -> None:
+        super().__init__(message)
+        self.where = where
+
+    def show(self, file: Any = None) -> None:
+        sys.stderr.write(f"INVALID_USAGE: {self.message}\nhint: see '{self.where} --help'\n")
+
+
+def _reshaped(e: click.UsageError, where: str) -> click.UsageError:
+    if isinstance(e, _UsageError | click.exceptions.NoArgsIsHelpError):
+        return e
+    return _UsageError(e.format_message(), e.ctx.command_path if e.ctx is not None else where)
+
+
+class _Command(click.Command):
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        try:
+            return super().make_context(*args, **kwargs)
+        except click.UsageError as e:
+            raise _reshaped(e, f"oaklake {self.name}") from None
+
+
+class _Group(click.Group):
+    command_class = _Command
+
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        try:
+            return super().make_context(*args, **kwargs)
+        except click.UsageError as e:
+            raise _reshaped(e, "oaklake") from None
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> Any:
+        try:
+            return super().resolve_command(ctx, args)
+        except click.UsageError as e:
+            raise _reshaped(e, "oaklake") from None
+
+
 def fail(error: BaseException) -> click.exceptions.Exit:
     from oaklake.cli.render import error_text
 
@@ -44,7 +85,7 @@ def _lake(workspace: Path | None) -> Any:
     return connect(workspace)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="oaklake")
 def app() -> None:
     """oaklake: quality-gated ingestion into Apache Iceberg, queried with Athena SQL."""
