@@ -9,8 +9,6 @@ from oaklake.errors import OakError
 
 
 def run_shell(lake: Any) -> None:
-    from oaklake.cli.render import error_text, write_result
-
     history = lake.settings.root / ".oaklake" / "history"
     history.parent.mkdir(parents=True, exist_ok=True)
     interactive = sys.stdin.isatty()
@@ -42,8 +40,13 @@ def run_shell(lake: Any) -> None:
             buffer.clear()
             continue
         except EOFError:
+            if "\n".join(buffer).strip():  # piped input may end without a final ';'
+                _run(lake, "\n".join(buffer))
             break
-        if not buffer and line.strip() in ("\\q", "exit", "quit", "exit;", "quit;"):
+        # \q leaves even in the middle of a statement (as in psql); exit/quit only at its start.
+        if line.strip() == "\\q" or (
+            not buffer and line.strip() in ("exit", "quit", "exit;", "quit;")
+        ):
             break
         buffer.append(line)
         text = "\n".join(buffer)
@@ -53,10 +56,23 @@ def run_shell(lake: Any) -> None:
         if not text.rstrip().endswith(";"):
             continue
         buffer.clear()
-        try:
-            for result in lake.sql_script(text):
-                write_result(result, "table")
-        except OakError as e:
-            print(error_text(e), file=sys.stderr)
-        except Exception as e:  # a bug must not kill the user's session
-            print(error_text(e), file=sys.stderr)
+        _run(lake, text)
+
+
+def _run(lake: Any, text: str) -> None:
+    """Run statements one by one, printing each result before the next runs (like `sql`)."""
+    from oaklake.cli.render import error_text, write_result
+    from oaklake.engine.session import locate_error
+    from oaklake.engine.statements import split
+
+    try:
+        statements = split(text)
+        for stmt in statements:
+            try:
+                result = lake.engine.run_statement(stmt)
+            except OakError as e:
+                locate_error(e, stmt, text, len(statements))
+                raise
+            write_result(result, "table")
+    except Exception as e:  # an error, even a bug, must not end the user's session
+        print(error_text(e), file=sys.stderr)
