@@ -156,6 +156,8 @@ def _row_filter(
             bind(table.schema(), converted, case_sensitive=False)
         except Exception:  # noqa: S112 - cannot compare: simply don't prune on it
             continue
+        if not pushdown.lossless(converted, table.schema()):
+            continue
         pushed.append(converted)
     if not pushed:
         return None

@@ -51,6 +51,49 @@ def to_iceberg(node: exp.Expression, column_of: ColumnOf, constant: Constant) ->
         return None
 
 
+def lossless(expr: Any, schema: Any) -> bool:
+    """Whether every numeric literal in ``expr`` keeps its value in its column's type.
+
+    pyiceberg rounds a literal to the column's type when it binds a filter: ``id < 2.5`` on an int
+    column becomes ``id < 2`` and ``amount > 10.005e0`` on decimal(10,2) becomes
+    ``amount > 10.01``, which prunes files that hold matching rows. Such a conjunct is not pushed.
+    """
+    import struct
+
+    import pyiceberg.expressions as ie
+    from pyiceberg.expressions.literals import AboveMax, BelowMin
+    from pyiceberg.types import FloatType
+
+    if isinstance(expr, ie.And | ie.Or):
+        return lossless(expr.left, schema) and lossless(expr.right, schema)
+    if isinstance(expr, ie.Not):
+        return lossless(expr.child, schema)
+    if isinstance(expr, ie.LiteralPredicate):
+        literals = [expr.literal]
+    elif isinstance(expr, ie.SetPredicate):
+        literals = list(expr.literals)
+    else:
+        return True
+    try:
+        field_type = schema.find_type(expr.term.name, case_sensitive=False)
+        converted = [lit.to(field_type) for lit in literals]
+    except Exception:
+        return False
+    for before, after in zip(literals, converted, strict=True):
+        if not _is_number(before.value) or isinstance(after, AboveMax | BelowMin):
+            continue
+        value = after.value
+        if isinstance(field_type, FloatType):  # compared as a 32-bit float
+            value = struct.unpack("f", struct.pack("f", float(value)))[0]
+        if decimal.Decimal(str(before.value)) != decimal.Decimal(str(value)):
+            return False
+    return True
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float | decimal.Decimal) and not isinstance(value, bool)
+
+
 def _field(node: exp.Expression, column_of: ColumnOf) -> str | None:
     while isinstance(node, exp.Paren):
         node = node.this

@@ -269,6 +269,8 @@ class Resolver:
                 bind(schema, converted, case_sensitive=False)
             except Exception:  # noqa: S112 - a type the filter cannot compare: don't prune
                 continue
+            if not pushdown.lossless(converted, schema):
+                continue
             pushed.append(converted)
             texts.append(conj.sql(dialect="athena"))
         if not pushed:
