@@ -67,9 +67,15 @@ def run_change(
     operation: str,
 ) -> Change:
     """Plan, write and commit; on a stale commit re-plan from the new snapshot and retry."""
+    import random
+    import time
+
     retries = engine.settings.commit_retries
     last_error: Exception | None = None
-    for _ in range(retries + 1):
+    for attempt_no in range(retries + 1):
+        if attempt_no:
+            # Jittered back-off, so writers that keep colliding spread out instead of livelocking.
+            time.sleep(random.uniform(0, min(0.02 * 2**attempt_no, 1.0)))  # noqa: S311
         engine.forget_table(schema, name)
         table = engine.load_table(schema, name)
         snapshot = table.current_snapshot()
