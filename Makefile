@@ -13,6 +13,7 @@ $(UV):
 
 setup: $(UV)
 	$(UV) sync --frozen --all-groups
+	PYTHON=$(PYTHON) UV=$(UV) bash tests/independent/setup_reader.sh
 
 demo: setup
 	$(UV) run --frozen oaklake demo
