@@ -115,6 +115,7 @@ def build_spec(schema: Schema, terms: list[tuple[str, str, int | None]]) -> Part
     fields = []
     names = {f.name for f in schema.fields}
     seen: set[str] = set()
+    sources: dict[str, str] = {}
     for i, (transform, col, param) in enumerate(terms):
         if col not in names:
             raise ColumnNotFound(
@@ -148,6 +149,14 @@ def build_spec(schema: Schema, terms: list[tuple[str, str, int | None]]) -> Part
         if pname in seen:
             raise InvalidInput(f"partition field {pname} is given twice")
         seen.add(pname)
+        if col in sources:
+            # pyiceberg's writer keys partition values by source column: one transform each
+            # (and Iceberg itself rejects e.g. day(ts) next to hour(ts) as redundant).
+            raise NotSupported(
+                f"column {col} is partitioned more than once ({sources[col]} and {transform})",
+                hint=f"keep one transform of {col}, e.g. the finest time unit or only {col}",
+            )
+        sources[col] = transform
         fields.append(PartitionField(source_id=source.field_id, field_id=1000 + i, transform=t, name=pname))
     return PartitionSpec(*fields)
 
@@ -192,12 +201,14 @@ def _properties(expr: exp.Create) -> tuple[dict[str, Any], list[exp.Expression],
                 "External keyword not supported for table type ICEBERG",
                 hint="write CREATE TABLE (Iceberg tables are managed)",
             )
+        elif isinstance(p, exp.WithDataProperty):  # CTAS … WITH [NO] DATA
+            out["__with_data"] = not p.args.get("no")
         elif isinstance(p, exp.FileFormatProperty):
             out["format"] = str(_literal(p.this))
+        elif isinstance(p, exp.SchemaCommentProperty):  # a Property too: test it first
+            out["comment"] = str(_literal(p.this))
         elif isinstance(p, exp.Property):
             out[str(_literal(p.this)).lower()] = _literal(p.args["value"])
-        elif isinstance(p, exp.SchemaCommentProperty):
-            out["comment"] = str(_literal(p.this))
         else:
             raise NotSupported(f"unsupported table option: {p.sql('athena')}")
     return out, partitions, location
@@ -291,7 +302,7 @@ def _ctas(
         raise NotSupported("External keyword not supported for table type ICEBERG",
                            hint="set is_external=false or leave it out")
     location = location or raw.get("location") or raw.get("external_location")
-    with_data = expr.args.get("with_data") is not False  # ... WITH NO DATA
+    with_data = raw.pop("__with_data", True)  # ... WITH NO DATA
     arrow, duck_types = engine.run_query_arrow(expr.expression)
     columns = []
     for col_name, dtype in zip(arrow.column_names, duck_types, strict=True):

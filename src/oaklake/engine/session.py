@@ -41,6 +41,8 @@ _LATER = {
 }
 
 
+_WIDE_INTEGERS = {"HUGEINT", "UHUGEINT", "UBIGINT"}
+
 _CONSTANT_SELECT = re.compile(
     r"^\s*SELECT\s+(?:[\d\s.+\-*/%(),]|''|\bAS\s+[A-Za-z_]\w*)+;?\s*$", re.I
 )
@@ -225,6 +227,15 @@ class Engine:
                 sql = f"SELECT * FROM ({sql}) LIMIT {int(limit)}"
             relation = self._duck(lambda: self.con.sql(sql))
             types = [str(t) for t in relation.types]
+            if any(t in _WIDE_INTEGERS for t in types):
+                # DuckDB widens sum(bigint) to HUGEINT; Athena returns bigint (and fails on
+                # overflow, as this cast does).
+                cols = ", ".join(
+                    f'CAST("{c}" AS BIGINT) AS "{c}"' if t in _WIDE_INTEGERS else f'"{c}"'
+                    for c, t in zip(relation.columns, types, strict=True)
+                )
+                relation = self._duck(lambda: relation.query("__oak_result", f"SELECT {cols} FROM __oak_result"))
+                types = [str(t) for t in relation.types]
             arrow = self._duck(relation.to_arrow_table)
             return arrow, types
         finally:
