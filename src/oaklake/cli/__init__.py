@@ -30,12 +30,14 @@ class UserFailure(click.exceptions.Exit):
 class _UsageError(click.UsageError):
     """click's own usage errors (unknown option, missing value) in oaklake's error shape."""
 
+    code = "INVALID_USAGE"
+
     def __init__(self, message: str, where: str) -> None:
         super().__init__(message)
         self.where = where
 
     def show(self, file: Any = None) -> None:
-        sys.stderr.write(f"INVALID_USAGE: {self.message}\nhint: see '{self.where} --help'\n")
+        sys.stderr.write(f"{self.code}: {self.message}\nhint: see '{self.where} --help'\n")
 
 
 def _reshaped(e: click.UsageError, where: str) -> click.UsageError:
