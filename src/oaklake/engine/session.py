@@ -208,7 +208,8 @@ class Engine:
         if isinstance(expr, exp.Command):
             raise NotSupported(f"{expr.this} statements are not supported",
                                hint="see the SQL reference in docs/sql.md for what oaklake runs")
-        raise NotSupported(f"{type(expr).__name__.upper()} statements are not supported")
+        raise NotSupported(f"{type(expr).__name__.upper()} statements are not supported",
+                           hint="see the SQL reference in docs/sql.md for what oaklake runs")
 
     # -- queries --------------------------------------------------------------------------
     def query(self, expr: Any) -> Result:
