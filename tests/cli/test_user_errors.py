@@ -150,6 +150,7 @@ BAD_SQL = [
         ["hint: use a column, year(c)"],
     ),
     ('SELECT * FROM "t$nope"', "NOT_SUPPORTED", ['hint: available: "t$snapshots"']),
+    ("GRANT SELECT ON t TO bob", "NOT_SUPPORTED", ["GRANT", "hint: see the SQL reference"]),
     # time travel
     (
         "SELECT * FROM t FOR VERSION AS OF 123",
@@ -180,7 +181,9 @@ BAD_SQL = [
 
 @pytest.mark.parametrize(("sql", "code", "fragments"), BAD_SQL, ids=[c[0][:40] for c in BAD_SQL])
 def test_bad_statement(shared, cli, sql, code, fragments):
-    assert_user_error(cli("sql", "-w", shared, sql), code, *fragments)
+    err = assert_user_error(cli("sql", "-w", shared, sql), code, *fragments)
+    if code == "NOT_SUPPORTED":
+        assert "\nhint: " in err  # always say what to do instead
 
 
 def test_none_of_the_bad_statements_changed_the_workspace(shared, cli):
