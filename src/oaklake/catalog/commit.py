@@ -2,7 +2,8 @@
 snapshot API.
 
 Every oaklake write is one Iceberg snapshot: an APPEND when it only adds files, an OVERWRITE when
-it also removes some (copy-on-write UPDATE/DELETE/MERGE), a REPLACE-like OVERWRITE for OPTIMIZE.
+it also removes some (copy-on-write UPDATE/DELETE/MERGE, and OPTIMIZE: pyiceberg cannot write
+Iceberg's REPLACE operation, so compaction is an OVERWRITE marked ``oaklake.operation=optimize``).
 pyiceberg's own ``overwrite`` makes two snapshots (delete + append) and ``upsert`` does not scale,
 so the files are written here and committed in one go. A commit is compare-and-swap on the
 catalog's metadata pointer; a stale commit raises :class:`StaleCommit` so callers can re-plan.

@@ -217,10 +217,6 @@ def _set_pairs(table: Table, full: str, assignments: list[exp.Expression]) -> di
     return out
 
 
-def _files_sql(paths: list[str]) -> str:
-    return "[" + ", ".join("'" + local_path(p).replace("'", "''") + "'" for p in paths) + "]"
-
-
 # -- UPDATE / DELETE ---------------------------------------------------------------------
 def update(engine: Engine, expr: exp.Update) -> Result:
     schema, name, alias = _target(engine, expr.this)

@@ -96,7 +96,7 @@ def snapshot_for_version(table: Table, name: str, version: int) -> int:
     if table.metadata.snapshot_by_id(version) is None:
         known = [s.snapshot_id for s in table.metadata.snapshots][-5:]
         raise SnapshotNotFound(
-            f"table {name} has no snapshot {version}",
+            f"table {name} has no snapshot {version} (never existed, or expired by VACUUM)",
             hint=(
                 f'recent snapshot ids: {", ".join(map(str, known))}; '
                 f'SELECT * FROM "{name.split(".")[-1]}$snapshots" lists them all'
@@ -141,12 +141,9 @@ def plan(
     snapshot = table.metadata.snapshot_by_id(snap_id)
     summary = snapshot.summary if snapshot is not None else None
     total = summary.additional_properties.get("total-data-files") if summary else None
-    scan = table.scan(
-        row_filter=row_filter if row_filter is not None else AlwaysTrue(),
-        snapshot_id=snap_id,
+    data_files, deletes = _plan_data_files(
+        table, snap_id, row_filter if row_filter is not None else AlwaysTrue()
     )
-    tasks = list(scan.plan_files())
-    deletes = sum(len(t.delete_files) for t in tasks)
     if deletes:
         raise NotSupported(
             f"table {name} has {deletes} delete file(s) written by another engine "
@@ -154,9 +151,35 @@ def plan(
             hint=f"compact the table with that engine first (Athena: OPTIMIZE {name} REWRITE DATA "
             "USING BIN_PACK; Spark: rewrite_data_files), then query it here",
         )
-    result.data_files = [t.file for t in tasks]
-    result.files = [t.file.file_path for t in tasks]
-    result.records = sum(t.file.record_count for t in tasks)
+    result.data_files = data_files
+    result.files = [f.file_path for f in data_files]
+    result.records = sum(f.record_count for f in data_files)
     result.total_files = int(total) if total is not None else len(result.files)
     result.filter_text = filter_text
     return result
+
+
+def _plan_data_files(table: Table, snapshot_id: int, row_filter: Any) -> tuple[list[Any], int]:
+    """The data files ``row_filter`` may match, and how many delete files apply to them.
+
+    pyiceberg's ``plan_files()`` also works out a residual filter for every data file, which was
+    over half of planning time on an 84-file partitioned table (TPC-H lineitem); DuckDB applies
+    the whole WHERE clause anyway. So the manifests are read with the same partition and metrics
+    pruning but no residuals; only when a delete file turns up does the full ``plan_files()`` run,
+    to count exactly the delete files that apply.
+    """
+    from itertools import chain
+
+    from pyiceberg.manifest import DataFileContent
+    from pyiceberg.table import ManifestGroupPlanner
+
+    snapshot = table.metadata.snapshot_by_id(snapshot_id)
+    server_side = getattr(table.catalog, "supports_server_side_planning", None)
+    if snapshot is not None and not (callable(server_side) and server_side()):
+        planner = ManifestGroupPlanner(table.metadata, table.io, row_filter)
+        manifests = snapshot.manifests(table.io)
+        entries = list(chain.from_iterable(planner.plan_manifest_entries(manifests)))
+        if all(e.data_file.content == DataFileContent.DATA for e in entries):
+            return [e.data_file for e in entries], 0
+    tasks = list(table.scan(row_filter=row_filter, snapshot_id=snapshot_id).plan_files())
+    return [t.file for t in tasks], sum(len(t.delete_files) for t in tasks)

@@ -35,11 +35,6 @@ if TYPE_CHECKING:
     from oaklake.catalog.store import Catalog
     from oaklake.config import Settings
 
-_LATER = {
-    "OPTIMIZE": "OPTIMIZE",
-    "VACUUM": "VACUUM",
-}
-
 
 _WIDE_INTEGERS = {"HUGEINT", "UHUGEINT", "UBIGINT"}
 
@@ -170,10 +165,11 @@ class Engine:
             return ddl.describe(self, stmt.text)
         if first == "EXPLAIN":
             return self._explain(stmt.text)
-        if first in _LATER:
-            raise NotSupported(
-                f"{_LATER[first]} is not available yet in this version of oaklake",
-                hint="append with INSERT INTO, or rebuild the table with CREATE TABLE … AS SELECT",
+        if first in ("OPTIMIZE", "VACUUM"):
+            from oaklake.engine import maintenance
+
+            return (maintenance.optimize if first == "OPTIMIZE" else maintenance.vacuum)(
+                self, stmt.text
             )
         if first == "MSCK":
             raise NotSupported("MSCK REPAIR TABLE does not apply to Iceberg tables",
