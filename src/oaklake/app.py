@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from oaklake.catalog.store import Catalog
     from oaklake.engine.result import Result
     from oaklake.engine.session import Engine
+    from oaklake.engine.tables import TableHandle
 
 
 class Lake:
@@ -35,6 +36,12 @@ class Lake:
     def sql(self, text: str) -> Result:
         """Run one or more Athena-dialect statements; return the last one's result."""
         return self.engine.execute(text)
+
+    def table(self, name: str) -> TableHandle:
+        """One table's Python API: ``append``, ``overwrite``, ``delete``, ``merge``, ``to_arrow``."""
+        from oaklake.engine.tables import TableHandle
+
+        return TableHandle(self.engine, name)
 
     def sql_script(self, text: str) -> list[Result]:
         """Run several statements; return every result (stops at the first error)."""

@@ -312,36 +312,7 @@ class Engine:
         try:
             resolved = resolver.resolve(source, self.current_schema)
             src_sql = resolved.sql(dialect="duckdb")
-            described = self._duck(lambda: self.con.execute(f"DESCRIBE {src_sql}").fetchall())
-            if len(described) != len(target_cols):
-                raise TypeMismatch(
-                    f"Insert query has mismatched column count: table {schema_name}.{name} "
-                    f"expects {len(target_cols)} column(s), the query gives {len(described)}",
-                    hint="list the target columns: INSERT INTO t (a, b) SELECT …",
-                )
-            by_name = {f.name: f for f in fields}
-            exprs = []
-            src_alias = [f"c{i}" for i in range(len(described))]
-            mapping = dict(zip(target_cols, src_alias, strict=True))
-            for (col_name, col_type, *_), tgt in zip(described, target_cols, strict=True):
-                field = by_name[tgt]
-                src_type = None if str(col_type).upper() == '"NULL"' else _safe_type(str(col_type))
-                if not ctypes.assignable(src_type, field.field_type):
-                    raise TypeMismatch(
-                        f"Insert query has mismatched column types: column {tgt} is "
-                        f"{ctypes.to_athena(field.field_type)} but the query gives {str(col_type).lower()} "
-                        f"(from {col_name})",
-                        hint=f"CAST the value: CAST(… AS {ctypes.to_athena(field.field_type)})",
-                    )
-            for f in fields:
-                dtype = ctypes.to_duckdb(f.field_type)
-                if f.name in mapping:
-                    exprs.append(f'CAST(__src."{mapping[f.name]}" AS {dtype}) AS "{f.name}"')
-                else:
-                    exprs.append(f'CAST(NULL AS {dtype}) AS "{f.name}"')
-            cols = ", ".join(f'"{a}"' for a in src_alias)
-            final = f"SELECT {', '.join(exprs)} FROM ({src_sql}) AS __src({cols})"
-            arrow = self._duck(lambda: self.con.sql(final).to_arrow_table())
+            arrow = self.conform(table, f"{schema_name}.{name}", target_cols, src_sql)
         finally:
             resolver.cleanup()
         if arrow.num_rows == 0:
@@ -349,6 +320,52 @@ class Engine:
         snapshot = self.append_arrow(table, arrow)
         return Result(message=f"{arrow.num_rows} rows inserted", affected_rows=arrow.num_rows,
                       snapshot_id=snapshot)
+
+    def conform(
+        self,
+        table: Table,
+        full: str,
+        target_cols: list[str],
+        src_sql: str,
+        described: list[Any] | None = None,
+    ) -> pa.Table:
+        """Rows of ``src_sql`` cast to the table's schema, checked as Athena's INSERT checks them:
+        same column count, assignable types; columns not given are NULL."""
+        from oaklake.catalog import types as ctypes
+
+        if described is None:
+            described = self._duck(lambda: self.con.execute(f"DESCRIBE {src_sql}").fetchall())
+        if len(described) != len(target_cols):
+            raise TypeMismatch(
+                f"Insert query has mismatched column count: table {full} "
+                f"expects {len(target_cols)} column(s), the query gives {len(described)}",
+                hint="list the target columns: INSERT INTO t (a, b) SELECT …",
+            )
+        fields = table.schema().fields
+        by_name = {f.name: f for f in fields}
+        src_alias = [f"c{i}" for i in range(len(described))]
+        mapping = dict(zip(target_cols, src_alias, strict=True))
+        for (col_name, col_type, *_), tgt in zip(described, target_cols, strict=True):
+            field = by_name[tgt]
+            src_type = None if str(col_type).upper() == '"NULL"' else _safe_type(str(col_type))
+            if not ctypes.assignable(src_type, field.field_type):
+                raise TypeMismatch(
+                    f"Insert query has mismatched column types: column {tgt} is "
+                    f"{ctypes.to_athena(field.field_type)} but the query gives "
+                    f"{str(col_type).lower()} (from {col_name})",
+                    hint=f"CAST the value: CAST(… AS {ctypes.to_athena(field.field_type)})",
+                )
+        exprs = []
+        for f in fields:
+            dtype = ctypes.to_duckdb(f.field_type)
+            if f.name in mapping:
+                exprs.append(f'CAST(__src."{mapping[f.name]}" AS {dtype}) AS "{f.name}"')
+            else:
+                exprs.append(f'CAST(NULL AS {dtype}) AS "{f.name}"')
+        cols = ", ".join(f'"{a}"' for a in src_alias)
+        final = f"SELECT {', '.join(exprs)} FROM ({src_sql}) AS __src({cols})"
+        arrow: pa.Table = self._duck(lambda: self.con.sql(final).to_arrow_table())
+        return arrow
 
     def append_arrow(self, table: Table, arrow: pa.Table) -> int | None:
         """Append as one snapshot. Files are written once; if another writer committed first the
