@@ -165,9 +165,9 @@ def _scratch_lake() -> Any:
 
 def _read_sql_file(file: Path) -> str:
     if str(file) == "-":
-        return sys.stdin.read()
+        return sys.stdin.read().removeprefix("\ufeff")
     try:
-        return file.read_text(encoding="utf-8")
+        return file.read_text(encoding="utf-8-sig")  # editors on Windows start files with a BOM
     except FileNotFoundError:
         raise NotFound(f"no such file: {file}", code="FILE_NOT_FOUND") from None
     except IsADirectoryError:
