@@ -69,7 +69,9 @@ class SqlSyntaxError(InvalidInput):
         lines = self.sql.splitlines() or [""]
         idx = min(max(self.line, 1), len(lines)) - 1
         text = lines[idx]
-        caret = " " * max(self.column - 1, 0) + "^"
+        # Keep tabs under tabs, so the caret lines up however wide the terminal draws them.
+        lead = text[: max(self.column - 1, 0)]
+        caret = "".join("\t" if c == "\t" else " " for c in lead) + "^"
         return f"  {text}\n  {caret}"
 
     def render(self) -> str:
