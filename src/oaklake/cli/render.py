@@ -53,6 +53,8 @@ def text_value(value: Any) -> str:
         return value.isoformat(sep=" ") if isinstance(value, dt.datetime) else value.isoformat()
     if isinstance(value, list | tuple | dict):
         return json.dumps(plain(value))
+    if isinstance(value, bytes):
+        return value.hex()  # as Athena shows varbinary; str() would print Python's b'\x..'
     return str(value)
 
 
