@@ -39,6 +39,7 @@ def from_sql_type(dtype: Any, column: str = "") -> IcebergType:
         T.DATE: t.DateType(),
         T.TIME: t.TimeType(),
         T.TIMESTAMP: t.TimestampType(),
+        T.TIMESTAMPNTZ: t.TimestampType(),  # how sqlglot parses DuckDB's TIMESTAMP
         T.DATETIME: t.TimestampType(),
         T.TIMESTAMPTZ: t.TimestamptzType(),
         T.TIMESTAMPLTZ: t.TimestamptzType(),

@@ -470,9 +470,9 @@ def alter_command(engine: Engine, sql: str) -> Result:
             position = "FIRST" if pm.group(1).upper() == "FIRST" else pm.group(2)
             rest = rest[: pm.start()]
         comment = None
-        cm = re.search(r"\s+COMMENT\s+'((?:[^']|'')*)'\s*$", rest, re.I)
-        if cm:
-            comment = cm.group(1).replace("''", "'")
+        cm = re.search(r"\s+COMMENT\s+'((?:[^'\\]|\\.|'')*)'\s*$", rest, re.I | re.S)
+        if cm:  # Hive DDL escapes a quote as \' ('' is accepted too)
+            comment = re.sub(r"\\(.)|''", lambda e: e.group(1) or "'", cm.group(1), flags=re.S)
             rest = rest[: cm.start()]
         from sqlglot import parse_one
 
@@ -661,7 +661,7 @@ def show_create_table(engine: Engine, schema_name: str, name: str) -> str:
     for f in schema.fields:
         line = f"  `{f.name}` {ctypes.to_athena(f.field_type)}"
         if f.doc:
-            line += " COMMENT '" + f.doc.replace("'", "''") + "'"
+            line += f" COMMENT {_ddl_string(f.doc)}"
         cols.append(line)
     out = [f"CREATE TABLE {schema_name}.{name} (", ",\n".join(cols) + ")"]
     spec = table.spec()
@@ -669,8 +669,13 @@ def show_create_table(engine: Engine, schema_name: str, name: str) -> str:
         out.append("PARTITIONED BY (" + ", ".join(describe_transform(f, schema) for f in spec.fields) + ")")
     out.append(f"LOCATION '{table.location()}'")
     shown = props_mod.athena_view(dict(table.properties))
-    out.append("TBLPROPERTIES (\n" + ",\n".join(f"  '{k}'='{v}'" for k, v in shown.items()) + ")")
+    out.append("TBLPROPERTIES (\n" + ",\n".join(f"  '{k}'={_ddl_string(v)}" for k, v in shown.items()) + ")")
     return "\n".join(out)
+
+
+def _ddl_string(text: str) -> str:
+    """A string literal as Athena's (Hive) DDL reads it: quotes escaped with a backslash."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 _DESCRIBE_RE = re.compile(rf"^(?:DESCRIBE|DESC)\s+(?:(?P<style>FORMATTED|EXTENDED)\s+)?(?P<t>{QUALIFIED})(?:\s+(?P<col>\w+))?\s*$", re.I)

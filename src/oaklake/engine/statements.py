@@ -52,6 +52,7 @@ def split(text: str) -> list[Statement]:
     while i < n:
         c = text[i]
         if c in "'\"`":
+            backslash = c == "'" and _hive_ddl(text[start:i])
             j = i + 1
             while True:
                 j = text.find(c, j)
@@ -63,6 +64,9 @@ def split(text: str) -> list[Statement]:
                         f"unterminated {what}", sql=text, line=line, column=col,
                         hint=f"close the {c} opened here",
                     )
+                if backslash and (j - len(text[:j].rstrip("\\"))) % 2:  # \' inside Hive DDL
+                    j += 1
+                    continue
                 if j + 1 < n and text[j + 1] == c:  # doubled quote inside
                     j += 2
                     continue
@@ -88,6 +92,16 @@ def split(text: str) -> list[Statement]:
         i += 1
     _add(out, text, start, n)
     return out
+
+
+_HIVE_DDL = re.compile(r"^\s*(?:CREATE|ALTER|DROP|SHOW|DESCRIBE|DESC|MSCK)\b", re.I)
+
+
+def _hive_ddl(prefix: str) -> bool:
+    """Whether a statement starting with ``prefix`` is DDL Athena hands to Hive, whose strings
+    escape quotes with a backslash ('it\\'s'); queries, CTAS and views are Trino's ('it''s')."""
+    code = _strip_comments(prefix)
+    return bool(_HIVE_DDL.match(code)) and not re.search(r"\b(?:SELECT|VIEW)\b", code, re.I)
 
 
 def _add(out: list[Statement], text: str, start: int, end: int) -> None:
