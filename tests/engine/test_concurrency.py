@@ -142,3 +142,13 @@ def test_kill_9_during_writes_leaves_a_readable_consistent_table(lake: Lake, tmp
         assert count >= 20 and count % 2 == 0
         committed_writes = int(lake.sql('SELECT count(*) FROM "ledger$snapshots"').scalar()) - 1
     assert kills >= 3
+    # What the killed writers left behind is orphaned; VACUUM removes it and nothing else.
+    location = Path(lake.table("ledger").iceberg.location().removeprefix("file://"))
+    live = set(lake.sql('SELECT file_path FROM "ledger$files"').to_arrow()["file_path"].to_pylist())
+    live = {p.removeprefix("file://") for p in live}
+    lake.sql("ALTER TABLE ledger SET TBLPROPERTIES ('vacuum_max_snapshot_age_seconds'='0')")
+    lake.sql("VACUUM ledger")
+    on_disk = {str(p) for p in (location / "data").rglob("*.parquet")}
+    assert on_disk == live
+    total, count = lake.sql("SELECT sum(v), count(*) FROM ledger").rows[0]
+    assert total == 0
