@@ -296,3 +296,49 @@ def test_real_script_finds_the_workspace_from_the_environment(run, ws, tmp_path)
     )
     assert proc.returncode == 0, proc.stderr
     assert "default" in proc.stdout.split()
+
+
+def test_nested_and_binary_values(cli):
+    query = (
+        "SELECT map(ARRAY['k'], ARRAY[1]) AS m, ARRAY[1, 2] AS a, "
+        "CAST(ROW(1, 'x') AS ROW(x int, y varchar)) AS r, X'00FF' AS b, "
+        "TIMESTAMP '2024-01-01 10:00:00 UTC' AS tz"
+    )
+    res = cli("sql", "--format", "json", query)
+    assert res.exit_code == 0, res.stderr
+    assert json.loads(res.stdout) == [
+        {
+            "m": {"k": 1},
+            "a": [1, 2],
+            "r": {"x": 1, "y": "x"},
+            "b": "AP8=",  # base64 in JSON
+            "tz": "2024-01-01T10:00:00+00:00",
+        }
+    ]
+    res = cli("sql", "--format", "csv", query)
+    assert list(csv.reader(io.StringIO(res.stdout)))[1] == [
+        '{"k": 1}',
+        "[1, 2]",
+        '{"x": 1, "y": "x"}',
+        "00ff",  # hex, as Athena shows varbinary
+        "2024-01-01 10:00:00+00:00",
+    ]
+
+
+def test_a_file_with_a_byte_order_mark_and_crlf_line_ends(ws, cli, tmp_path):
+    script = tmp_path / "windows.sql"
+    script.write_bytes(b"\xef\xbb\xbfSELECT 1 AS a;\r\nSELECT 2 AS b\r\n  FROM nope;\r\n")
+    res = cli("sql", "-w", ws, "-f", script, "--format", "csv")
+    assert res.stdout == "a\n1\n"
+    assert res.stderr.startswith("TABLE_NOT_FOUND: statement 2 (line 2): ")
+
+
+def test_caret_lines_up_under_tabs(ws, cli):
+    res = cli("sql", "-w", ws, "-f", "-", input="SELECT 1;\n\tSELECT\t* FROM t WHERE id = = 1;\n")
+    assert res.exit_code == 2
+    lines = res.stderr.splitlines()
+    assert lines[1] == "  \tSELECT\t* FROM t WHERE id = = 1;"
+    # Same characters before the caret as before the bad '=' (tabs kept as tabs).
+    column = len(lines[2]) - 2
+    assert lines[2][2:-1] == "".join(c if c == "\t" else " " for c in lines[1][2 : 2 + column - 1])
+    assert lines[1][2 + column - 1] == "="
