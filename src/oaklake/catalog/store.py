@@ -86,8 +86,9 @@ class Catalog:
                 hint="for PostgreSQL: pip install 'oaklake[postgres]'",
             ) from e
         except Exception as e:
+            detail = (str(e).strip().splitlines() or [""])[0]  # SQLAlchemy appends SQL and links
             raise ConfigError(
-                f"cannot open the catalog at {redact_uri(uri)}: {type(e).__name__}: {e}",
+                f"cannot open the catalog at {redact_uri(uri)}: {type(e).__name__}: {detail}",
                 hint="check [catalog] uri in oaklake.toml (or OAKLAKE_CATALOG_URI)",
             ) from e
         return cat
