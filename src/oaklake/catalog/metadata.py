@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from oaklake.errors import NotSupported
 
@@ -25,14 +25,21 @@ def metadata_table(table: Table, kind: str, snapshot_id: int | None = None) -> p
     if kind == "refs":
         return inspect.refs()
     if kind == "files":
-        files = inspect.files(snapshot_id) if table.current_snapshot() is not None else None
-        if files is None:
-            return _empty_files()
+        files = inspect.files(snapshot_id)  # every column even before the first snapshot
         return files.drop_columns(["readable_metrics"]) if "readable_metrics" in files.column_names else files
     if kind == "manifests":
-        if table.current_snapshot() is None and snapshot_id is None:
-            return pa.table({"path": pa.array([], pa.string())})
-        return inspect.manifests()
+        # inspect.manifests() reads the current snapshot only; FOR VERSION AS OF needs its own.
+        snapshot = (
+            table.metadata.snapshot_by_id(snapshot_id)
+            if snapshot_id is not None
+            else table.current_snapshot()
+        )
+        manifests = inspect._generate_manifests_table(snapshot)
+        listed = snapshot.manifests(table.io) if snapshot is not None else []
+        for column in ("added_rows_count", "existing_rows_count", "deleted_rows_count"):  # Trino's
+            values = [getattr(m, column) for m in listed]
+            manifests = manifests.append_column(column, pa.array(values, pa.int64()))
+        return manifests
     if kind == "partitions":
         if table.current_snapshot() is None and snapshot_id is None:
             return pa.table({"record_count": pa.array([], pa.int64())})
@@ -44,18 +51,4 @@ def metadata_table(table: Table, kind: str, snapshot_id: int | None = None) -> p
     raise NotSupported(
         f"unknown metadata table ${kind}",
         hint="available: " + ", ".join("$" + k for k in METADATA_TABLES),
-    )
-
-
-def _empty_files() -> Any:
-    import pyarrow as pa
-
-    return pa.table(
-        {
-            "content": pa.array([], pa.int8()),
-            "file_path": pa.array([], pa.string()),
-            "file_format": pa.array([], pa.string()),
-            "record_count": pa.array([], pa.int64()),
-            "file_size_in_bytes": pa.array([], pa.int64()),
-        }
     )
