@@ -59,13 +59,18 @@ def test_schema_evolution_and_the_other_figures(demo):
 def test_the_workspace_is_left_usable(demo):
     folder, facts = demo
     with oaklake.connect(folder) as lake:
-        assert lake.sql("SELECT count(*) FROM shop.orders").scalar() == facts["rows_now"]
+        assert lake.sql("SELECT count(*) FROM shop.orders").scalar() == facts["rows_final"]
+        merge = facts["merge"]
+        assert facts["rows_final"] == (
+            facts["rows_now"] + merge["inserted"] - merge["deleted"] - facts["deleted_rows"]
+        )
         assert lake.sql("SELECT count(channel) FROM shop.orders").scalar() == 0  # added later
         assert lake.sql("SELECT count(*) FROM shop.customers").scalar() == _csv_rows(
             folder / "samples" / "customers.csv"
         )
         snapshots = lake.sql('SELECT snapshot_id FROM shop."orders$snapshots"').rows
-        assert (facts["first_snapshot"],) in snapshots and len(snapshots) == 2
+        # two INSERTs, then UPDATE, MERGE, DELETE and OPTIMIZE: one snapshot each
+        assert (facts["first_snapshot"],) in snapshots and len(snapshots) == 6 == facts["snapshots"]
 
 
 def test_quiet_demo_prints_nothing(capsys, tmp_path):

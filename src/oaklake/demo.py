@@ -45,6 +45,16 @@ def write_sample_data(folder: Path, *, customers: int = 500, orders: int = 20_00
                 cat = rng.choices(CATEGORIES, weights=[6, 2, 3, 4, 2, 1])[0]
                 w.writerow([oid, cust, ts.strftime("%Y-%m-%d %H:%M:%S"), cat,
                             rng.randint(1, 5), f"{rng.uniform(2, 120):.2f}"])
+    fixes = folder / "order_fixes.csv"
+    paths["fixes"] = fixes
+    with fixes.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["order_id", "customer_id", "order_ts", "category", "quantity", "price"])
+        # corrections to existing orders (quantity 0 = cancelled) and late-arriving new ones
+        for i in range(0, 200, 2):
+            w.writerow([1_000_000 + i, 1, "2025-01-10 12:00:00", "books", i % 4, "9.99"])
+        for i in range(50):
+            w.writerow([3_000_000 + i, 2, "2025-03-30 08:00:00", "toys", 1, "19.50"])
     return paths
 
 
@@ -117,13 +127,44 @@ def run_demo(path: Path | None = None, *, quiet: bool = False) -> dict[str, Any]
          'FROM shop."orders$snapshots" ORDER BY committed_at')
     show('SELECT count(*) AS partitions, sum(record_count) AS records FROM shop."orders$partitions"')
 
-    step("6. schema evolution without rewriting data")
+    step("6. change data: UPDATE, MERGE and DELETE, one atomic snapshot each")
+    before_change = lake.sql(
+        "SELECT snapshot_id FROM shop.\"orders$snapshots\" ORDER BY committed_at DESC LIMIT 1"
+    ).scalar()
+    updated = show("UPDATE shop.orders SET price = price * 0.9 WHERE category = 'music'")
+    facts["updated_rows"] = updated.affected_rows
+    show(f"""CREATE TABLE shop.order_fixes AS
+        SELECT order_id, customer_id, order_ts, category, quantity, price
+        FROM read_csv('{files["fixes"]}')""")
+    merged = show("""MERGE INTO shop.orders AS o USING shop.order_fixes AS f
+        ON o.order_id = f.order_id
+        WHEN MATCHED AND f.quantity = 0 THEN DELETE
+        WHEN MATCHED THEN UPDATE SET quantity = f.quantity, price = f.price
+        WHEN NOT MATCHED THEN INSERT (order_id, customer_id, order_ts, category, quantity, price)
+             VALUES (f.order_id, f.customer_id, f.order_ts, f.category, f.quantity, f.price)""")
+    facts["merge"] = dict(merged.extra)
+    deleted = show("DELETE FROM shop.orders WHERE order_ts < TIMESTAMP '2025-01-02 00:00:00'")
+    facts["deleted_rows"] = deleted.affected_rows
+    show(f"""SELECT 'before the changes' AS version, sum(quantity * price) AS music_revenue
+        FROM shop.orders FOR VERSION AS OF {before_change} WHERE category = 'music'
+        UNION ALL
+        SELECT 'now', sum(quantity * price) FROM shop.orders WHERE category = 'music'""")
+    show('SELECT operation, summary[\'oaklake.operation\'] AS statement, '
+         'summary[\'total-records\'] AS records FROM shop."orders$snapshots" '
+         'ORDER BY committed_at DESC LIMIT 3')
+    show("ALTER TABLE shop.orders SET TBLPROPERTIES ('optimize_rewrite_data_file_threshold'='2')")
+    optimized = show("OPTIMIZE shop.orders REWRITE DATA USING BIN_PACK")
+    facts["optimize"] = dict(optimized.rows)
+
+    step("7. schema evolution without rewriting data")
     show("ALTER TABLE shop.orders ADD COLUMNS (channel string)")
     show("ALTER TABLE shop.orders CHANGE COLUMN quantity qty bigint")
     evolved = show("SELECT order_id, qty, channel FROM shop.orders ORDER BY order_id LIMIT 3")
     facts["evolved_columns"] = evolved.columns
     show("SHOW CREATE TABLE shop.orders")
 
+    facts["rows_final"] = lake.sql("SELECT count(*) FROM shop.orders").scalar()
+    facts["snapshots"] = lake.sql('SELECT count(*) FROM shop."orders$snapshots"').scalar()
     facts["seconds"] = round(time.perf_counter() - started, 2)
     console.rule(f"[bold green]demo finished in {facts['seconds']} s — workspace kept at {folder}")
     console.print(f'try: oaklake sql -w {folder} "SELECT * FROM shop.orders LIMIT 5"')
