@@ -86,7 +86,11 @@ def run_change(
             return change
         written: list[Any] = []
         try:
-            for rows in change.new_rows:
+            # One write for all new rows (a MERGE's rewritten and inserted rows alike), so each
+            # partition gets one file rather than one per kind of row: half the files and
+            # manifest entries for a MERGE that updates and inserts into every partition.
+            rows = _concat(table, change.new_rows)
+            if rows is not None:
                 written.extend(write_data_files(table, rows))
             change.snapshot_id = commit_files(
                 table,
@@ -111,6 +115,17 @@ def run_change(
 
 
 # -- helpers -----------------------------------------------------------------------------
+def _concat(table: Table, parts: list[pa.Table]) -> pa.Table | None:
+    """The non-empty parts as one Arrow table in the table's schema (None when all are empty)."""
+    import pyarrow as pa
+
+    schema = table.schema().as_arrow()
+    nonempty = [p.cast(schema) for p in parts if p.num_rows]
+    if not nonempty:
+        return None
+    return nonempty[0] if len(nonempty) == 1 else pa.concat_tables(nonempty)
+
+
 def _target(engine: Engine, node: exp.Expression) -> tuple[str, str, str]:
     from oaklake.engine.ddl import table_name
 
@@ -175,7 +190,9 @@ def _row_filter(
 
 def _sql(resolver: Resolver, engine: Engine, node: exp.Expression) -> str:
     """DuckDB SQL for an expression, with any tables inside it (subqueries) resolved."""
-    return resolver.resolve(node, engine.current_schema).sql(dialect="duckdb")
+    from oaklake.engine.translate import to_duckdb
+
+    return to_duckdb(resolver.resolve(node, engine.current_schema))
 
 
 def _column_list(table: Table) -> list[Any]:

@@ -39,6 +39,31 @@ class _Ref:
     meta: str = ""
 
 
+def _refers_to_cte(node: exp.Table, name: str) -> bool:
+    """Whether ``name`` at ``node`` means a CTE in scope rather than a table.
+
+    A WITH clause covers only its own query, and a CTE sees the CTEs before it but not itself, so
+    ``WITH t AS (SELECT * FROM t WHERE …)`` filters the table t (as in Trino), and a CTE named t
+    inside a subquery does not hide the table t from the rest of the statement.
+    """
+    chain: list[exp.Expression] = []
+    parent = node.parent
+    while parent is not None:
+        chain.append(parent)
+        parent = parent.parent
+    ancestors = {id(a) for a in chain}
+    for scope in chain:
+        with_ = scope.args.get("with_") or scope.args.get("with")
+        if not isinstance(with_, exp.With):
+            continue
+        ctes = list(with_.expressions)
+        inside = [i for i, c in enumerate(ctes) if id(c) in ancestors]
+        visible = ctes if not inside else ctes[: inside[0] + bool(with_.args.get("recursive"))]
+        if any(c.alias_or_name.lower() == name for c in visible):
+            return True
+    return False
+
+
 class Resolver:
     """Resolves the table references of one statement; owns the temp views it creates."""
 
@@ -93,7 +118,9 @@ class Resolver:
 
     def constant(self, node: exp.Expression) -> Any:
         """Fold a column-free expression to a Python value with DuckDB."""
-        sql = node.sql(dialect="duckdb")
+        from oaklake.engine.translate import to_duckdb
+
+        sql = to_duckdb(node)
         if sql not in self._constants:
             # Through _duck: a bad literal (FOR TIMESTAMP AS OF 'abc') is the user's error.
             rows = self.engine._duck(lambda: self.engine.con.execute(f"SELECT {sql}").fetchall())
@@ -110,7 +137,7 @@ class Resolver:
         name = node.name
         db = node.db
         catalog = node.catalog
-        if not db and name.lower() in ctes:
+        if not db and name.lower() in ctes and _refers_to_cte(node, name.lower()):
             return None
         if not db and name in self.passthrough:
             return None

@@ -219,7 +219,9 @@ class Engine:
         resolver = Resolver(self)
         try:
             resolved = resolver.resolve(expr, self.current_schema)
-            sql = resolved.sql(dialect="duckdb")
+            from oaklake.engine.translate import to_duckdb
+
+            sql = to_duckdb(resolved)
             if limit is not None:
                 sql = f"SELECT * FROM ({sql}) LIMIT {int(limit)}"
             relation = self._duck(lambda: self.con.sql(sql))
@@ -262,8 +264,10 @@ class Engine:
                     f"{scan.records} records; pushed filter: {scan.filter_text}"
                 )
             verb = "EXPLAIN ANALYZE" if m.group("analyze") else "EXPLAIN"
+            from oaklake.engine.translate import to_duckdb
+
             rows = self._duck(
-                lambda: self.con.execute(f"{verb} {resolved.sql(dialect='duckdb')}").fetchall()
+                lambda: self.con.execute(f"{verb} {to_duckdb(resolved)}").fetchall()
             )
             for row in rows:
                 text = str(row[-1])
@@ -311,7 +315,9 @@ class Engine:
         resolver = Resolver(self)
         try:
             resolved = resolver.resolve(source, self.current_schema)
-            src_sql = resolved.sql(dialect="duckdb")
+            from oaklake.engine.translate import to_duckdb
+
+            src_sql = to_duckdb(resolved)
             arrow = self.conform(table, f"{schema_name}.{name}", target_cols, src_sql)
         finally:
             resolver.cleanup()
