@@ -72,6 +72,7 @@ class Resolver:
         self.scans: list[ScanPlan] = []
         self.temp_names: list[str] = []
         self._constants: dict[str, Any] = {}
+        self._view_names: dict[str, set[str]] = {}
         # Names of relations the caller has already bound in DuckDB (DML targets, sources).
         self.passthrough: set[str] = set()
 
@@ -161,13 +162,22 @@ class Resolver:
                 )
         base = base.lower()
         alias = node.alias or base
-        catalog_obj = self.engine.catalog
-        if not meta and node.args.get("version") is None:
-            view = catalog_obj.get_view(schema, base) if catalog_obj.schema_exists(schema) else None
-            if view is not None:
-                return _Ref(node, schema, base, alias, "view")
+        if not meta and node.args.get("version") is None and base in self._views_in(schema):
+            return _Ref(node, schema, base, alias, "view")
         table = self.engine.load_table(schema, base)
         return _Ref(node, schema, base, alias, "meta" if meta else "table", table=table, meta=meta)
+
+    def _views_in(self, schema: str) -> set[str]:
+        """The schema's view names, read once per statement.
+
+        Asking the catalog twice per table reference (does the schema exist, is this a view) was
+        ~15% of a TPC-H query's time: q2 names nine tables.
+        """
+        if schema not in self._view_names:
+            catalog_obj = self.engine.catalog
+            names = catalog_obj.list_views(schema) if catalog_obj.schema_exists(schema) else []
+            self._view_names[schema] = {n.lower() for n in names}
+        return self._view_names[schema]
 
     # -- replacement -----------------------------------------------------------------------
     def _temp(self, prefix: str) -> str:
