@@ -334,7 +334,7 @@ def _webhook(table: Mapping[str, Any], name: str, where: str) -> WebhookSink:
         raise _fail(f"{where}.url", "is required", hint='e.g. url = "https://hooks.example.com/x"')
     url = _value(table["url"], f"{where}.url")
     if isinstance(url, str):
-        check_http_url(url, f"{where}.url")
+        check_http_url(url, f"oaklake.toml {where}.url")
     fmt = table.get("format", "json")
     if fmt not in WEBHOOK_FORMATS:
         raise _fail(

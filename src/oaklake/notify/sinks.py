@@ -253,7 +253,8 @@ def smtp_send(
     timeout: float,
 ) -> None:
     server = f"SMTP server {sink.host}:{sink.port}"
-    context = ssl.create_default_context()
+    # Loading the system's CA certificates takes a while: only when TLS is asked for.
+    context = ssl.create_default_context() if sink.ssl or sink.starttls else None
     try:
         client: smtplib.SMTP
         if sink.ssl:
