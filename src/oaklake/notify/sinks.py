@@ -158,9 +158,6 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-_OPENER = urllib.request.build_opener(_NoRedirect)
-
-
 def prepare_webhook(sink: WebhookSink, event: Event, timeout: float) -> Prepared:
     where = f"notify sink {sink.name!r}"
     secrets: list[str] = []
@@ -195,7 +192,9 @@ def post(url: str, body: bytes, headers: dict[str, str], timeout: float, shown: 
         raise SinkFailure(f"{shown} is not an http:// or https:// URL", retry=False)
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310
     try:
-        with _OPENER.open(request, timeout=timeout) as response:
+        # Built per call: the opener reads the *_proxy variables when it is made.
+        opener = urllib.request.build_opener(_NoRedirect)
+        with opener.open(request, timeout=timeout) as response:
             response.read()
             return int(response.status)
     except urllib.error.HTTPError as e:
