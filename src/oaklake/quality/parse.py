@@ -52,6 +52,7 @@ from oaklake.quality.ast import (
 )
 from oaklake.quality.rules import (
     ANOMALY_METRICS,
+    DYNAMIC_TYPES,
     FUNCTIONS,
     RULES,
     THRESHOLD_TYPES,
@@ -225,6 +226,12 @@ def _syntax_error(text: str, e: UnexpectedInput) -> DqdlSyntaxError:
         pos = _offset(text, line, column)
         m = re.match(r'[A-Za-z0-9_.$]+|"[^"\n]*"?|==|<>|\S', text[pos:])
         word = m.group(0) if m else ""
+    if expected == {"_LPAR"}:
+        # A bare word where a value belongs lexes as a function name; point at the word itself.
+        prev = re.search(r"([A-Za-z_][A-Za-z0-9_]*)\s*$", text[:pos])
+        if prev and prev[1].lower() not in ("and", "or"):  # not `(a) and b`: that is a rule
+            pos, word = prev.start(1), prev[1]
+            line, column = _position(text, pos)
     desc = repr(word) if word else "end of input"
     message = f"unexpected {desc}"
     if expected:
@@ -240,13 +247,17 @@ def _hint_for(text: str, pos: int, word: str, expected: set[str]) -> str:
         for section in ("Metadata", "DataSources", "DefaultLabels", "Rules", "Analyzers"):
             if m[1] != section and m[1].lower() == section.lower():
                 return f"section names are case-sensitive: write {section}"
-    if lower in LOWER_ONLY and word != lower:
-        return f"keywords are lower case: write {lower}"
+    prev = re.search(r"([A-Za-z_]+)$", before)
+    for candidate in (word, prev[1] if prev else ""):
+        if candidate.lower() in LOWER_ONLY and candidate != candidate.lower():
+            return f"keywords are lower case: write {candidate.lower()}"
+    if lower in ("null", "empty", "whitespaces_only") and word not in (lower, word.upper()):
+        return f"write {word.upper()} or {lower}"
     if lower == "now" and word != lower:
         return "write now() in lower case"
-    if word == "==":
+    if word == "==" or (word == "=" and before.endswith("=")):
         return "equality is a single =: RowCount = 10"
-    if word == "<>":
+    if word == "<>" or (word == ">" and before.endswith("<")):
         return "not-equal is written !="
     if word.startswith('"') and (len(word) == 1 or not word.endswith('"')):
         return 'this string has no closing "'
@@ -266,10 +277,8 @@ def _hint_for(text: str, pos: int, word: str, expected: set[str]) -> str:
         return "units are days, hours or minutes (sizes: B, KB, MB, GB, TB)"
     if expected >= {"_LPAR"} and "RULE_NAME" not in expected and word in RULES:
         return f"each side of and/or goes in parentheses: ({word} …)"
-    if expected == {"_LPAR"}:
-        prev = re.search(r"([A-Za-z_][A-Za-z0-9_]*)\s*$", before)
-        name = prev[1] if prev else "text"
-        return f'strings go in double quotes: "{name}"'
+    if expected == {"_LPAR"} and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", word):
+        return f'strings go in double quotes: "{word}"'
     if "STRING" in expected and "_EQ" not in expected and re.fullmatch(r"[A-Za-z0-9_.]+", word):
         return f'quote it: "{word}"'
     if not word:
@@ -313,6 +322,8 @@ class _Builder:
         self.default_labels: dict[str, str] = {}
         # id(operand) → (operand, line, column); holding the operand keeps its id unique.
         self.positions: dict[int, tuple[object, int, int]] = {}
+        # id(composite) → (composite, its own labels): a labelled group is never flattened.
+        self.own: dict[int, tuple[Composite, dict[str, str]]] = {}
 
     # -- errors --
 
@@ -377,6 +388,14 @@ class _Builder:
                 anchor = anchor or section
                 analyzers = [self.analyzer(child) for child in _child_trees(section)]
         if not rules and not analyzers:
+            if anchor is None:
+                raise DqdlSyntaxError(
+                    "No rules or analyzers provided",
+                    text=self.text,
+                    line=1,
+                    column=1,
+                    hint="add at least one rule: Rules = [ RowCount > 0 ]",
+                )
             self.fail(
                 "No rules or analyzers provided",
                 anchor,
@@ -569,21 +588,20 @@ class _Builder:
                 continue
             operand = self.node(part)
             # `(a) and ((b) and (c))` means `(a) and (b) and (c)`; Glue prints it that way too.
-            if isinstance(operand, Composite) and operand.op == op and not self.own_labels(operand):
+            if isinstance(operand, Composite) and operand.op == op and not self.own[id(operand)][1]:
                 operands.extend(operand.operands)
             else:
                 operands.append(operand)
         own = self.labels(_child_trees(labels_tree)[0]) if labels_tree is not None else {}
         labels = self.merged_labels(own, labels_tree)
-        return Composite(
+        composite = Composite(
             op=cast(Any, op),
             operands=tuple(operands),
             labels=labels,
             text=format_composite(op, tuple(operands), own),
         )
-
-    def own_labels(self, node: RuleNode) -> dict[str, str]:
-        return {k: v for k, v in node.labels.items() if self.default_labels.get(k) != v}
+        self.own[id(composite)] = (composite, own)
+        return composite
 
     def rule_spec(self, token: Token, *, analyzer: bool) -> RuleSpec:
         name = str(token)
@@ -784,7 +802,7 @@ class _Builder:
             self.fail(
                 f"{spec.name} does not take a where clause",
                 clause,
-                "where works with: " + ", ".join(WHERE_TYPES),
+                "where works with " + ", ".join(WHERE_TYPES),
             )
         token = _tokens(clause)[-1]
         value = _unquote(token)
@@ -897,7 +915,7 @@ class _Builder:
             value = self.lookup(token)
             if isinstance(value, tuple):
                 self.fail(
-                    f"{token} is a list; matches takes one pattern", token, 'matches "[A-Z]+"'
+                    f"{token} is a list", token, 'matches takes one pattern: matches "[A-Z]+"'
                 )
             return Matches(value, negated)
         return Matches(_unquote(token), negated)
@@ -1086,7 +1104,7 @@ class _Builder:
             self.fail(
                 f"{spec.name} takes no dynamic operands (last(), avg() …)",
                 at,
-                "dynamic rules work with: " + ", ".join(n for n, s in RULES.items() if s.dynamic),
+                "dynamic operands work with " + ", ".join(DYNAMIC_TYPES),
             )
         if spec.atomic:
             for operand in condition_operands(condition):
