@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from importlib import resources
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -946,6 +947,33 @@ def test_canonical_text_reparses_to_the_same_rule(case: tuple[str, Rule]) -> Non
     again = parse_rule(rule.text)
     assert again == rule
     assert again.text == rule.text
+
+
+# ---- docs/dqdl.md stays true ------------------------------------------------------------------
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "dqdl.md"
+
+
+def test_docs_example_ruleset_parses() -> None:
+    page = DOCS.read_text("utf-8")
+    example = re.search(r"## A ruleset\n\n```\n(.*?)```", page, re.S)
+    assert example is not None
+    rs = parse_ruleset(example[1])
+    assert len(rs.rules) == 6 and len(rs.analyzers) == 2
+    assert all(r.labels["team"] == "payments" for r in rs.rules)
+
+
+def test_docs_table_lists_every_rule_type() -> None:
+    rows = re.findall(r"^\| (\w+)( \*)? \|", DOCS.read_text("utf-8"), re.M)
+    documented = {name: bool(star) for name, star in rows if name != "Rule"}
+    assert documented == {name: not spec.glue for name, spec in RULES.items()}
+
+
+def test_docs_error_example_is_what_the_parser_says() -> None:
+    err = error_of(
+        'Rules = [\n    RowCount > 0,\n    Completeness "a" > 0.4 with threshold > 0.4\n]'
+    )
+    assert err.render() in DOCS.read_text("utf-8")
 
 
 # ---- packaging --------------------------------------------------------------------------------

@@ -194,7 +194,7 @@ _SPECS = [
         "optional",
         frozenset({"string"}),
         operators=frozenset({"in"}),
-        params_hint='"path" "other path"  or  ["path"] in ["checksum"]',
+        params_hint='["path"] ["other path"]',
     ),
     RuleSpec(
         "FileSize", 0, 1, "required", frozenset({"size"}), threshold=True, params_hint='["path"]'
@@ -254,6 +254,7 @@ FUNCTIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "index": (("list", "count"), "number"),
 }
 
-THRESHOLD_TYPES = tuple(name for name, spec in RULES.items() if spec.threshold)
-WHERE_TYPES = tuple(name for name, spec in RULES.items() if spec.where)
-DYNAMIC_TYPES = tuple(name for name, spec in RULES.items() if spec.dynamic)
+# Glue's documented rule types that take each feature (for hints; the Deequ extras are left out).
+THRESHOLD_TYPES = tuple(n for n, spec in RULES.items() if spec.threshold and spec.glue)
+WHERE_TYPES = tuple(n for n, spec in RULES.items() if spec.where and spec.glue)
+DYNAMIC_TYPES = tuple(n for n, spec in RULES.items() if spec.dynamic and spec.glue)
