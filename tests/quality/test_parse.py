@@ -931,7 +931,7 @@ def simple_rules(draw: st.DrawFn) -> tuple[str, Rule]:
     return text, expected
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(simple_rules())
 def test_canonical_text_reparses_to_the_same_rule(case: tuple[str, Rule]) -> None:
     text, expected = case
