@@ -401,6 +401,10 @@ class Engine:
             return fn()
         except duckdb.Error as e:
             raise _duck_error(e) from e
+        except RuntimeError as e:
+            if str(e) == "Query interrupted":  # DuckDB saw Ctrl-C: to Python that is this
+                raise KeyboardInterrupt from e
+            raise
 
 
 def _safe_type(dtype: str) -> Any:
