@@ -69,6 +69,13 @@ class _Group(click.Group):
         except click.UsageError as e:
             raise _reshaped(e, "oaklake") from None
 
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:  # else click prints "Aborted!" and exits 1
+            sys.stderr.write("interrupted\n")
+            raise click.exceptions.Exit(130) from None
+
 
 def fail(error: BaseException) -> click.exceptions.Exit:
     from oaklake.cli.render import error_text
