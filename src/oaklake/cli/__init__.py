@@ -158,6 +158,8 @@ def sql(query: str | None, file: Path | None, fmt: str, workspace: Path | None) 
             write_result(result, fmt)
             if fmt != "table" and not result.has_rows and result.message:
                 sys.stderr.write(result.message + "\n")
+    except BrokenPipeError:
+        raise  # the reader left (`| head`): click exits quietly; not an internal error
     except Exception as e:
         raise fail(e) from None
 
