@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import io
 import json
+import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -342,3 +343,23 @@ def test_caret_lines_up_under_tabs(ws, cli):
     column = len(lines[2]) - 2
     assert lines[2][2:-1] == "".join(c if c == "\t" else " " for c in lines[1][2 : 2 + column - 1])
     assert lines[1][2 + column - 1] == "="
+
+
+def test_real_script_stops_quietly_when_the_reader_goes_away(ws):
+    from subprocess import PIPE, Popen
+
+    oaklake_script = Path(sys.executable).with_name("oaklake")
+    query = "SELECT x FROM UNNEST(sequence(1, 300000)) AS t(x)"
+    with Popen(
+        [str(oaklake_script), "sql", "-w", str(ws), "--format", "jsonl", query],
+        stdout=PIPE,
+        stderr=PIPE,
+        text=True,
+    ) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        assert proc.stdout.readline() == '{"x": 1}\n'
+        proc.stdout.close()  # like `| head -1`
+        err = proc.stderr.read()
+        code = proc.wait(timeout=60)
+    assert "INTERNAL_ERROR" not in err and "Traceback" not in err
+    assert code in (0, 1)

@@ -320,6 +320,17 @@ def test_internal_errors_say_so_and_exit_3(cli, monkeypatch):
     assert "Traceback" in res.stderr and res.exit_code == 3
 
 
+def test_ctrl_c_prints_interrupted_and_exits_130(cli, monkeypatch):
+    from oaklake.engine.session import Engine
+
+    def interrupted(self, stmt):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Engine, "run_statement", interrupted)
+    res = cli("sql", "SELECT 1")
+    assert (res.exit_code, res.stderr) == (130, "interrupted\n")
+
+
 # -- nothing half-created --------------------------------------------------------------------
 FAILING_CREATES = [
     ("CREATE TABLE c1 AS SELECT 1/0 AS a", "QUERY_FAILED"),
