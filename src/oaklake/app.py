@@ -70,7 +70,22 @@ def connect(path: str | os.PathLike[str] | None = None, **overrides: Any) -> Lak
 
 def init(path: str | os.PathLike[str] = ".", **options: Any) -> Lake:
     """Create a workspace: oaklake.toml, the warehouse folder and the catalog with its schema."""
+    from pathlib import Path
+
+    from oaklake.config import CONFIG_FILE
+
+    target = Path(path).expanduser().resolve()
+    wh = str(options.get("warehouse") or "warehouse")
+    fresh = [p for p in (target, target / wh) if "://" not in wh and not p.exists()]
     folder = init_workspace(path, **options)
-    lake = connect(folder)
-    lake.catalog.create_schema(lake.settings.default_schema, if_not_exists=True)
+    try:
+        lake = connect(folder)
+        lake.catalog.create_schema(lake.settings.default_schema, if_not_exists=True)
+    except BaseException:
+        # Undo what init wrote, so that `oaklake init` with a corrected catalog URI works.
+        (folder / CONFIG_FILE).unlink(missing_ok=True)
+        for made in reversed(fresh):
+            if made.is_dir() and not any(made.iterdir()):
+                made.rmdir()
+        raise
     return lake
