@@ -121,6 +121,21 @@ def test_init_with_object_store_warehouse_makes_no_folder(tmp_path):
     assert [p.name for p in root.iterdir()] == [CONFIG_FILE]
 
 
+def test_failed_init_leaves_nothing_so_it_can_be_run_again(tmp_path):
+    target = tmp_path / "ws"
+    with pytest.raises(ConfigError) as info:
+        oaklake.init(target, catalog_uri="nosuchdialect://x")
+    assert "cannot open the catalog" in info.value.message
+    assert not target.exists()
+    existing = tmp_path / "kept"
+    (existing / "notes").mkdir(parents=True)
+    with pytest.raises(ConfigError):
+        oaklake.init(existing, catalog_uri="nosuchdialect://x")
+    assert sorted(p.name for p in existing.iterdir()) == ["notes"]  # only ours was removed
+    oaklake.init(target).close()
+    assert (target / CONFIG_FILE).is_file()
+
+
 def test_cli_init_in_the_current_folder_then_again(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     runner = CliRunner()
