@@ -53,10 +53,22 @@ def run_shell(lake: Any) -> None:
         if not text.strip():
             buffer.clear()
             continue
-        if not text.rstrip().endswith(";"):
+        if not text.rstrip().endswith(";") or _inside_quotes(text):
             continue
         buffer.clear()
         _run(lake, text)
+
+
+def _inside_quotes(text: str) -> bool:
+    """True while a string, quoted name or comment is still open (its ';' ends nothing)."""
+    from oaklake.engine.statements import split
+    from oaklake.errors import SqlSyntaxError
+
+    try:
+        split(text)
+    except SqlSyntaxError as e:
+        return e.message.startswith("unterminated")
+    return False
 
 
 def _run(lake: Any, text: str) -> None:
