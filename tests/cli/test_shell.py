@@ -63,6 +63,13 @@ def test_shell_keeps_the_schema_chosen_with_use_and_exit_leaves(cli, ws):
     assert "never" not in res.stdout
 
 
+def test_shell_waits_when_a_semicolon_ends_a_line_inside_quotes(cli, ws):
+    res = cli("shell", "-w", ws, input="SELECT 'a;\nb' AS x,\n  1 /* c;\n */ AS y;\n")
+    assert (res.exit_code, res.stderr) == (0, "")
+    assert "│ a; │" in res.stdout and "│ b  │" in res.stdout  # one two-line string value
+    assert "(1 row)" in res.stdout
+
+
 def test_shell_ignores_blank_lines_and_quit_words_inside_a_statement(cli, ws):
     res = cli("shell", "-w", ws, input="\n\nSELECT 1 AS\nquit;\n")
     assert res.exit_code == 0, res.stderr
