@@ -246,6 +246,14 @@ CASES = [
     Case("identity_partition", "SELECT customer_id FROM customers WHERE region = 'north'"),
     Case("identity_partition_null", "SELECT customer_id FROM customers WHERE region IS NULL"),
     Case("truncate_partition_prefix", "SELECT order_id, sku FROM items WHERE sku LIKE 'SKU-b%'"),
+    Case("not_like_prefix", "SELECT order_id FROM orders WHERE status NOT LIKE 'sh%'"),
+    Case("not_like_on_partition", "SELECT order_id FROM items WHERE sku NOT LIKE 'SKU-b%'"),
+    Case("like_single_char_wildcard", "SELECT order_id FROM orders WHERE status LIKE 'sh_pped'"),
+    Case(
+        "not_in_list_with_null",
+        "SELECT order_id FROM orders WHERE NOT (customer_id IN (1, NULL))",
+        empty=True,
+    ),
     Case(
         "truncate_partition_range",
         "SELECT order_id FROM items WHERE sku >= 'SKU-c50' AND sku < 'SKU-d20'",

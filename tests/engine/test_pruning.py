@@ -97,6 +97,7 @@ PREDICATES: list[tuple[str, str, Callable[[tuple[Any, ...]], bool], int]] = [
     ("minmax_between", "id BETWEEN 17 AND 20", lambda r: 17 <= r[0] <= 20, 4),
     ("not_equal_prunes_nothing", "cat <> 'a'", lambda r: r[2] != "a", 24),
     ("unconvertible_kept_whole", "length(cat) = 1", lambda r: len(r[2]) == 1, 36),
+    ("not_like_is_not_pushed", "cat NOT LIKE 'a%'", lambda r: not r[2].startswith("a"), 36),
     ("int_vs_fraction_below", "id < 16.5", lambda r: r[0] < 16.5, 36),
     ("int_vs_fraction_above", "id > 32.5", lambda r: r[0] > 32.5, 36),
     ("decimal_vs_double", "amount > CAST(24.005 AS double)", lambda r: r[3] > 24.005, 36),
@@ -188,3 +189,12 @@ def test_delete_with_a_fractional_bound_deletes_the_boundary_row(lake: Lake) -> 
     lake.sql("INSERT INTO t VALUES (3, 'b')")
     lake.sql("DELETE FROM t WHERE id < 2.5")
     assert lake.sql("SELECT id FROM t").rows == [(3,)]
+
+
+def test_delete_not_like_rewrites_every_file_with_a_match(lake: Lake) -> None:
+    """sqlglot parses NOT LIKE as Like(negate=True); pushing it as LIKE skipped the wrong files."""
+    lake.sql("CREATE TABLE s (id int, status string)")
+    lake.sql("INSERT INTO s VALUES (1, 'shipped'), (2, 'placed')")
+    lake.sql("INSERT INTO s VALUES (3, 'shipped')")
+    lake.sql("DELETE FROM s WHERE status NOT LIKE 'sh%'")
+    assert lake.sql("SELECT id FROM s ORDER BY id").rows == [(1,), (3,)]

@@ -186,6 +186,8 @@ def _convert(node: exp.Expression, column_of: ColumnOf, constant: Constant) -> A
         high = _value(node.args["high"], constant)
         return ie.And(ie.GreaterThanOrEqual(name, low), ie.LessThanOrEqual(name, high))
     if isinstance(node, exp.Like):
+        if node.args.get("negate"):  # sqlglot parses `x NOT LIKE p` as Like(negate=True)
+            raise _Skip
         name = _field(node.this, column_of)
         pattern = node.expression
         if name is not None and isinstance(pattern, exp.Literal) and pattern.is_string:
