@@ -233,7 +233,9 @@ class Engine:
                     f'CAST("{c}" AS BIGINT) AS "{c}"' if t in _WIDE_INTEGERS else f'"{c}"'
                     for c, t in zip(relation.columns, types, strict=True)
                 )
-                relation = self._duck(lambda: relation.query("__oak_result", f"SELECT {cols} FROM __oak_result"))
+                # Wrap the SQL text: relation.query() made TPC-H q12 ~80 ms (50%) slower.
+                wrapped = f"SELECT {cols} FROM ({sql}) AS __oak_result"
+                relation = self._duck(lambda: self.con.sql(wrapped))
                 types = [str(t) for t in relation.types]
             arrow = self._duck(relation.to_arrow_table)
             return arrow, types
