@@ -90,9 +90,8 @@ SELECT date_trunc('week', TIMESTAMP '2024-03-15 10:00:00')
 
 -- name: date_trunc_week_date
 SELECT date_trunc('week', DATE '2024-03-15')
--- duckdb: SELECT DATE_TRUNC('WEEK', CAST('2024-03-15' AS DATE))
+-- duckdb: SELECT TIME_BUCKET(INTERVAL '7' DAYS, CAST('2024-03-15' AS DATE))
 -- athena result: [(date(2024, 3, 11),)]
--- wrong: DuckDB's DATE_TRUNC on a DATE returns a TIMESTAMP; Athena returns a DATE
 
 -- name: date_add_hour_negative
 SELECT date_add('hour', -2, TIMESTAMP '2024-01-01 01:00:00')
@@ -106,21 +105,18 @@ SELECT date_add('month', 1, TIMESTAMP '2024-01-31 10:00:00')
 
 -- name: date_add_day_on_date
 SELECT date_add('day', 3, DATE '2024-01-30')
--- duckdb: SELECT CAST('2024-01-30' AS DATE) + INTERVAL 3 DAY
+-- duckdb: SELECT CAST(CAST('2024-01-30' AS DATE) + INTERVAL 3 DAY AS DATE)
 -- athena result: [(date(2024, 2, 2),)]
--- wrong: DATE + INTERVAL is a TIMESTAMP in DuckDB; Athena's date_add on a date returns a date
 
 -- name: date_add_day_on_date_as_varchar
 SELECT CAST(date_add('day', 1, DATE '2024-01-01') AS varchar)
--- duckdb: SELECT CAST(CAST('2024-01-01' AS DATE) + INTERVAL 1 DAY AS TEXT)
+-- duckdb: SELECT CAST(CAST(CAST('2024-01-01' AS DATE) + INTERVAL 1 DAY AS DATE) AS TEXT)
 -- athena result: [('2024-01-02',)]
--- wrong: the same DATE -> TIMESTAMP change, visible as text: '2024-01-02 00:00:00'
 
 -- name: date_plus_interval_month
 SELECT DATE '2024-01-31' + INTERVAL '1' MONTH
--- duckdb: SELECT CAST('2024-01-31' AS DATE) + INTERVAL '1' MONTH
+-- duckdb: SELECT CAST(CAST('2024-01-31' AS DATE) + INTERVAL '1' MONTH AS DATE)
 -- athena result: [(date(2024, 2, 29),)]
--- wrong: DATE + INTERVAL is a TIMESTAMP in DuckDB; Athena keeps a DATE
 
 -- name: timestamp_plus_interval_day
 SELECT TIMESTAMP '2024-01-01 10:00:00' + INTERVAL '1' DAY
@@ -134,47 +130,43 @@ SELECT CAST('2024-03-10 10:00:00' AS timestamp) - INTERVAL '90' MINUTE
 
 -- name: date_diff_day_dates
 SELECT date_diff('day', DATE '2024-01-01', DATE '2024-03-01')
--- duckdb: SELECT DATE_DIFF('DAY', CAST('2024-01-01' AS DATE), CAST('2024-03-01' AS DATE))
+-- duckdb: SELECT DATE_SUB('DAY', CAST('2024-01-01' AS DATE), CAST('2024-03-01' AS DATE))
 -- athena result: [(60,)]
 
 -- name: date_diff_second
 SELECT date_diff('second', TIMESTAMP '2024-01-01 00:00:00', TIMESTAMP '2024-01-01 00:01:00')
--- duckdb: SELECT DATE_DIFF('SECOND', CAST('2024-01-01 00:00:00' AS TIMESTAMP(0)), CAST('2024-01-01 00:01:00' AS TIMESTAMP(0)))
+-- duckdb: SELECT DATE_SUB('SECOND', CAST('2024-01-01 00:00:00' AS TIMESTAMP(0)), CAST('2024-01-01 00:01:00' AS TIMESTAMP(0)))
 -- athena result: [(60,)]
 
 -- name: date_diff_week
 SELECT date_diff('week', DATE '2024-01-01', DATE '2024-01-14')
--- duckdb: SELECT DATE_DIFF('WEEK', CAST('2024-01-01' AS DATE), CAST('2024-01-14' AS DATE))
+-- duckdb: SELECT DATE_SUB('WEEK', CAST('2024-01-01' AS DATE), CAST('2024-01-14' AS DATE))
 -- athena result: [(1,)]
 
 -- name: date_diff_month_whole_months
 SELECT date_diff('month', DATE '2024-01-15', DATE '2024-03-15')
--- duckdb: SELECT DATE_DIFF('MONTH', CAST('2024-01-15' AS DATE), CAST('2024-03-15' AS DATE))
+-- duckdb: SELECT DATE_SUB('MONTH', CAST('2024-01-15' AS DATE), CAST('2024-03-15' AS DATE))
 -- athena result: [(2,)]
 
 -- name: date_diff_day_partial
 SELECT date_diff('day', TIMESTAMP '2024-01-01 23:00:00', TIMESTAMP '2024-01-02 01:00:00')
--- duckdb: SELECT DATE_DIFF('DAY', CAST('2024-01-01 23:00:00' AS TIMESTAMP(0)), CAST('2024-01-02 01:00:00' AS TIMESTAMP(0)))
+-- duckdb: SELECT DATE_SUB('DAY', CAST('2024-01-01 23:00:00' AS TIMESTAMP(0)), CAST('2024-01-02 01:00:00' AS TIMESTAMP(0)))
 -- athena result: [(0,)]
--- wrong: DuckDB's DATE_DIFF counts unit boundaries crossed; Athena counts whole units elapsed (DuckDB's DATE_SUB)
 
 -- name: date_diff_month_partial
 SELECT date_diff('month', DATE '2024-01-31', DATE '2024-02-01')
--- duckdb: SELECT DATE_DIFF('MONTH', CAST('2024-01-31' AS DATE), CAST('2024-02-01' AS DATE))
+-- duckdb: SELECT DATE_SUB('MONTH', CAST('2024-01-31' AS DATE), CAST('2024-02-01' AS DATE))
 -- athena result: [(0,)]
--- wrong: DuckDB's DATE_DIFF counts month boundaries crossed (1); Athena counts whole months (0)
 
 -- name: date_diff_year_partial
 SELECT date_diff('year', DATE '2023-12-31', DATE '2024-01-01')
--- duckdb: SELECT DATE_DIFF('YEAR', CAST('2023-12-31' AS DATE), CAST('2024-01-01' AS DATE))
+-- duckdb: SELECT DATE_SUB('YEAR', CAST('2023-12-31' AS DATE), CAST('2024-01-01' AS DATE))
 -- athena result: [(0,)]
--- wrong: DuckDB's DATE_DIFF counts year boundaries crossed (1); Athena counts whole years (0)
 
 -- name: date_diff_hour_partial
 SELECT date_diff('hour', TIMESTAMP '2024-01-01 00:59:00', TIMESTAMP '2024-01-01 01:01:00')
--- duckdb: SELECT DATE_DIFF('HOUR', CAST('2024-01-01 00:59:00' AS TIMESTAMP(0)), CAST('2024-01-01 01:01:00' AS TIMESTAMP(0)))
+-- duckdb: SELECT DATE_SUB('HOUR', CAST('2024-01-01 00:59:00' AS TIMESTAMP(0)), CAST('2024-01-01 01:01:00' AS TIMESTAMP(0)))
 -- athena result: [(0,)]
--- wrong: DuckDB's DATE_DIFF counts hour boundaries crossed (1); Athena counts whole hours (0)
 
 -- name: from_unixtime
 SELECT from_unixtime(1700000000)
@@ -219,15 +211,13 @@ SELECT date_parse('20240305', '%Y%m%d')
 
 -- name: parse_datetime
 SELECT parse_datetime('2024-03-05 14:07', 'yyyy-MM-dd HH:mm')
--- duckdb: SELECT STRPTIME('2024-03-05 14:07', 'yyyy-MM-dd HH:mm')
+-- duckdb: SELECT CAST(STRPTIME('2024-03-05 14:07', '%Y-%m-%d %H:%M') AS TIMESTAMPTZ)
 -- athena result: [(datetime(2024, 3, 5, 14, 7, tzinfo=UTC),)]
--- wrong: the Joda pattern is passed to STRPTIME unchanged, which cannot parse with it
 
 -- name: format_datetime
 SELECT format_datetime(TIMESTAMP '2024-03-05 14:07:09', 'yyyy-MM-dd HH:mm:ss')
--- duckdb: SELECT FORMAT_DATETIME(CAST('2024-03-05 14:07:09' AS TIMESTAMP(0)), 'yyyy-MM-dd HH:mm:ss')
+-- duckdb: SELECT STRFTIME(CAST('2024-03-05 14:07:09' AS TIMESTAMP(0)), '%Y-%m-%d %H:%M:%S')
 -- athena result: [('2024-03-05 14:07:09',)]
--- wrong: emitted unchanged as FORMAT_DATETIME, which DuckDB does not have (it needs STRFTIME with a converted pattern)
 
 -- name: from_iso8601_timestamp
 SELECT from_iso8601_timestamp('2024-03-05T14:07:09Z')
@@ -241,9 +231,8 @@ SELECT from_iso8601_date('2024-03-05')
 
 -- name: to_iso8601
 SELECT to_iso8601(TIMESTAMP '2024-03-05 14:07:09')
--- duckdb: SELECT TO_ISO8601(CAST('2024-03-05 14:07:09' AS TIMESTAMP(0)))
+-- duckdb: SELECT STRFTIME(CAST('2024-03-05 14:07:09' AS TIMESTAMP(0)), '%Y-%m-%dT%H:%M:%S')
 -- athena result: [('2024-03-05T14:07:09',)]
--- wrong: emitted unchanged as TO_ISO8601, which DuckDB does not have
 
 -- name: day_of_week
 SELECT day_of_week(DATE '2024-03-10'), dow(DATE '2024-03-11')
@@ -294,7 +283,7 @@ SELECT TIMESTAMP '2024-01-02 00:00:00 UTC'
 SELECT TIMESTAMP '2024-01-02 00:00:00 +01:00'
 -- duckdb: SELECT CAST('2024-01-02 00:00:00 +01:00' AS TIMESTAMPTZ)
 -- athena result: [(datetime(2024, 1, 1, 23, 0, tzinfo=UTC),)]
--- wrong: DuckDB cannot read the ' +01:00' offset in the string ("Unknown TimeZone '+01:00'")
+-- wrong: DuckDB cannot read the ' +01:00' offset in the string ("Unknown TimeZone '+01:00'"); dropping the space before the offset fixes it, but tests/engine/test_time_travel.py holds a strict xfail on the same behaviour that has to go in the same change
 
 -- name: at_time_zone
 SELECT TIMESTAMP '2024-01-01 10:00:00' AT TIME ZONE 'America/New_York'
@@ -310,9 +299,8 @@ SELECT at_timezone(TIMESTAMP '2024-01-01 10:00:00 UTC', 'America/New_York')
 
 -- name: current_timezone
 SELECT current_timezone()
--- duckdb: SELECT CURRENT_TIMEZONE()
+-- duckdb: SELECT CURRENT_SETTING('TimeZone')
 -- athena result: [('UTC',)]
--- wrong: emitted unchanged as CURRENT_TIMEZONE(), which DuckDB does not have
 
 -- name: current_date_is_today
 SELECT current_date = CAST(current_timestamp AS date)
@@ -848,3 +836,39 @@ SELECT x FROM (VALUES (1), (NULL), (2)) AS t(x) ORDER BY x DESC
 SELECT x FROM (VALUES 1, 2) AS t(x)
 -- duckdb: SELECT x FROM (VALUES (1), (2)) AS t(x)
 -- athena result: [(1,), (2,)]
+
+-- name: date_trunc_on_a_date_column
+SELECT date_trunc('month', d), date_trunc('week', d) FROM (VALUES DATE '2024-03-15', NULL) AS t(d)
+-- duckdb: SELECT TIME_BUCKET(INTERVAL '1' MONTH, d), TIME_BUCKET(INTERVAL '7' DAYS, d) FROM (VALUES (CAST('2024-03-15' AS DATE)), (NULL)) AS t(d)
+-- athena result: [(date(2024, 3, 1), date(2024, 3, 11)), (None, None)]
+
+-- name: date_trunc_on_a_timestamp_column
+SELECT date_trunc('quarter', ts), date_trunc('hour', ts) FROM (VALUES TIMESTAMP '2024-05-17 10:11:12', NULL) AS t(ts)
+-- duckdb: SELECT TIME_BUCKET(INTERVAL '3' MONTHS, ts), TIME_BUCKET(INTERVAL '1' HOUR, ts) FROM (VALUES (CAST('2024-05-17 10:11:12' AS TIMESTAMP(0))), (NULL)) AS t(ts)
+-- athena result: [(datetime(2024, 4, 1, 0, 0), datetime(2024, 5, 17, 10, 0)), (None, None)]
+
+-- name: date_minus_interval_on_current_date
+SELECT current_date - INTERVAL '1' DAY = date_add('day', -1, current_date), length(CAST(current_date - INTERVAL '1' DAY AS varchar))
+-- duckdb: SELECT CAST(CURRENT_DATE - INTERVAL '1' DAY AS DATE) = CAST(CURRENT_DATE + INTERVAL (-1) DAY AS DATE), LENGTH(CAST(CAST(CURRENT_DATE - INTERVAL '1' DAY AS DATE) AS TEXT))
+-- athena result: [(True, 10)]
+
+-- name: date_add_on_a_date_column
+SELECT date_add('day', 1, d) FROM (VALUES DATE '2024-01-31') AS t(d)
+-- duckdb: SELECT d + INTERVAL 1 DAY FROM (VALUES (CAST('2024-01-31' AS DATE))) AS t(d)
+-- athena result: [(date(2024, 2, 1),)]
+-- wrong: a column's type is unknown when the SQL is translated and DuckDB's DATE + INTERVAL is a TIMESTAMP, so the right day comes back as a timestamp at midnight (only a date the syntax shows, such as DATE '…' or current_date, stays a DATE)
+
+-- name: date_diff_on_columns
+SELECT date_diff('month', a, b), date_diff('day', a, b) FROM (VALUES (DATE '2024-01-31', DATE '2024-02-29'), (DATE '2024-03-15', DATE '2024-01-16'), (NULL, DATE '2024-01-01')) AS t(a, b)
+-- duckdb: SELECT DATE_SUB('MONTH', a, b), DATE_SUB('DAY', a, b) FROM (VALUES (CAST('2024-01-31' AS DATE), CAST('2024-02-29' AS DATE)), (CAST('2024-03-15' AS DATE), CAST('2024-01-16' AS DATE)), (NULL, CAST('2024-01-01' AS DATE))) AS t(a, b)
+-- athena result: [(1, 29), (-1, -59), (None, None)]
+
+-- name: format_and_parse_datetime_on_columns
+SELECT format_datetime(ts, 'dd/MM/yyyy HH:mm'), parse_datetime(s, 'dd/MM/yyyy') FROM (VALUES (TIMESTAMP '2024-03-05 14:07:09', '05/03/2024'), (NULL, NULL)) AS t(ts, s)
+-- duckdb: SELECT STRFTIME(ts, '%d/%m/%Y %H:%M'), CAST(STRPTIME(s, '%d/%m/%Y') AS TIMESTAMPTZ) FROM (VALUES (CAST('2024-03-05 14:07:09' AS TIMESTAMP(0)), '05/03/2024'), (NULL, NULL)) AS t(ts, s)
+-- athena result: [('05/03/2024 14:07', datetime(2024, 3, 5, 0, 0, tzinfo=UTC)), (None, None)]
+
+-- name: to_iso8601_on_columns
+SELECT to_iso8601(d), to_iso8601(ts) FROM (VALUES (DATE '2024-03-05', CAST('2024-03-05 14:07:09.5' AS timestamp(6))), (NULL, NULL)) AS t(d, ts)
+-- duckdb: SELECT CASE TYPEOF(d) WHEN 'DATE' THEN STRFTIME(d, '%Y-%m-%d') WHEN 'TIMESTAMP_S' THEN STRFTIME(d, '%Y-%m-%dT%H:%M:%S') WHEN 'TIMESTAMP_MS' THEN STRFTIME(d, '%Y-%m-%dT%H:%M:%S.%g') WHEN 'TIMESTAMP_NS' THEN STRFTIME(d, '%Y-%m-%dT%H:%M:%S.%n') WHEN 'TIMESTAMP WITH TIME ZONE' THEN STRFTIME(d, '%Y-%m-%dT%H:%M:%S.%fZ') ELSE STRFTIME(d, '%Y-%m-%dT%H:%M:%S.%f') END, CASE TYPEOF(ts) WHEN 'DATE' THEN STRFTIME(ts, '%Y-%m-%d') WHEN 'TIMESTAMP_S' THEN STRFTIME(ts, '%Y-%m-%dT%H:%M:%S') WHEN 'TIMESTAMP_MS' THEN STRFTIME(ts, '%Y-%m-%dT%H:%M:%S.%g') WHEN 'TIMESTAMP_NS' THEN STRFTIME(ts, '%Y-%m-%dT%H:%M:%S.%n') WHEN 'TIMESTAMP WITH TIME ZONE' THEN STRFTIME(ts, '%Y-%m-%dT%H:%M:%S.%fZ') ELSE STRFTIME(ts, '%Y-%m-%dT%H:%M:%S.%f') END FROM (VALUES (CAST('2024-03-05' AS DATE), CAST('2024-03-05 14:07:09.5' AS TIMESTAMP(6))), (NULL, NULL)) AS t(d, ts)
+-- athena result: [('2024-03-05', '2024-03-05T14:07:09.500000'), (None, None)]
