@@ -172,3 +172,30 @@ def test_explain_analyze(people: Lake) -> None:
 )
 def test_unnamed_columns_are_named_like_athena(people: Lake) -> None:
     assert people.sql("SELECT count(*), max(id) + 1 FROM t").columns == ["_col0", "_col1"]
+
+
+def test_parenthesised_join_keeps_its_inner_join(lake: Lake) -> None:
+    """``(o JOIN i ON …)`` parses as table o carrying the join; replacing o must keep it."""
+    lake.sql("CREATE TABLE c (id int)")
+    lake.sql("CREATE TABLE o (id int, cid int)")
+    lake.sql("CREATE TABLE i (id int)")
+    lake.sql("INSERT INTO c VALUES (1), (2), (3)")
+    lake.sql("INSERT INTO o VALUES (10, 1), (11, 1), (12, 2)")
+    lake.sql("INSERT INTO i VALUES (10), (12)")
+    expected = [(1, 10, 10), (2, 12, 12), (3, None, None)]
+    sql = "SELECT c.id, o.id, i.id FROM c LEFT JOIN (o JOIN i ON o.id = i.id) ON c.id = o.cid"
+    assert lake.sql(sql + " ORDER BY 1").rows == expected
+    lake.sql("CREATE VIEW ov AS SELECT * FROM o")
+    sql = "SELECT c.id, ov.id, i.id FROM c LEFT JOIN (ov JOIN i ON ov.id = i.id) ON c.id = ov.cid"
+    assert lake.sql(sql + " ORDER BY 1").rows == expected
+
+
+def test_tablesample_is_applied(lake: Lake) -> None:
+    lake.sql("CREATE TABLE n (x int)")
+    lake.sql("INSERT INTO n SELECT x FROM UNNEST(sequence(1, 1000)) AS u(x)")
+    lake.sql("CREATE VIEW nv AS SELECT * FROM n")
+    assert lake.sql("SELECT count(*) FROM n TABLESAMPLE BERNOULLI (0)").scalar() == 0
+    assert lake.sql("SELECT count(*) FROM n TABLESAMPLE BERNOULLI (100)").scalar() == 1000
+    assert lake.sql("SELECT count(*) FROM nv TABLESAMPLE BERNOULLI (0)").scalar() == 0
+    some = lake.sql("SELECT count(*) FROM n TABLESAMPLE BERNOULLI (50)").scalar()
+    assert 0 < some < 1000

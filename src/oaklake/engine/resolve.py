@@ -64,6 +64,15 @@ def _refers_to_cte(node: exp.Table, name: str) -> bool:
     return False
 
 
+def _carry(old: exp.Expression, new: exp.Expression) -> None:
+    """Keep what hangs off a replaced table reference: the joins of a parenthesised join
+    (``a LEFT JOIN (b JOIN c ON …) ON …`` parses as b carrying the join to c), TABLESAMPLE, …"""
+    for key in ("joins", "laterals", "pivots", "sample"):
+        value = old.args.get(key)
+        if value:
+            new.set(key, value)
+
+
 class Resolver:
     """Resolves the table references of one statement; owns the temp views it creates."""
 
@@ -191,6 +200,7 @@ class Resolver:
         alias_node = ref.node.args.get("alias")
         if isinstance(alias_node, exp.TableAlias) and alias_node.columns:
             new.set("alias", alias_node)
+        _carry(ref.node, new)
         ref.node.replace(new)
 
     def _expand_view(self, ref: _Ref, depth: int) -> None:
@@ -203,6 +213,7 @@ class Resolver:
         alias_node = ref.node.args.get("alias")
         if isinstance(alias_node, exp.TableAlias) and alias_node.columns:
             sub.set("alias", alias_node)
+        _carry(ref.node, sub)
         ref.node.replace(sub)
 
     def _replace_meta(self, ref: _Ref) -> None:
