@@ -254,6 +254,166 @@ def to_iso8601(node: exp.Expression) -> exp.Expression:
     )
 
 
+# == strings and regular expressions ========================================================
+@_handles(exp.RegexpExtract)
+def regexp_extract_no_match(node: exp.Expression) -> exp.Expression:
+    """regexp_extract is NULL when the pattern does not match (DuckDB: ''); an empty match is ''.
+
+    A group that takes no part in the match is NULL in Athena but '' here still.
+    """
+    return _sql("CASE WHEN REGEXP_MATCHES(:s, :p) THEN :e END",
+                s=node.this, p=node.expression, e=node)
+
+
+_NAMED_GROUP = re.compile(r"\(\?P?<[A-Za-z]")
+
+
+def _group_count(pattern: str) -> int:
+    """Capturing groups in a regular expression: '(' outside classes, not '(?:', '(?=' …."""
+    count, i, in_class = 0, 0, False
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\":
+            i += 1
+        elif in_class:
+            in_class = c != "]"
+        elif c == "[":
+            in_class = True
+        elif c == "(" and (pattern[i + 1 : i + 2] != "?" or _NAMED_GROUP.match(pattern, i)):
+            count += 1
+        i += 1
+    return count
+
+
+def java_replacement_to_re2(text: str, groups: int) -> str | None:
+    """A Java/Trino replacement ($1, \\$, \\\\) in RE2's syntax (\\1, $, \\\\), or None."""
+    out, i = [], 0
+    while i < len(text):
+        c = text[i]
+        if c == "\\" and i + 1 < len(text):
+            out.append("\\\\" if text[i + 1] == "\\" else text[i + 1])
+            i += 2
+        elif c == "$" and i + 1 < len(text) and text[i + 1].isdigit():
+            if i + 2 < len(text) and text[i + 2].isdigit() and int(text[i + 1 : i + 3]) <= groups:
+                return None  # group 10 and up: RE2 has only \0-\9
+            out.append("\\" + text[i + 1])
+            i += 2
+        elif c in "\\$":
+            return None  # ${name}, a lone $ or a trailing \ (Athena: named group or an error)
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out)
+
+
+@_handles(exp.RegexpReplace)
+def regexp_replace_group_references(node: exp.Expression) -> exp.Expression:
+    """regexp_replace writes group references $1 (Java); DuckDB's RE2 writes \\1."""
+    repl, pattern = node.args.get("replacement"), node.expression
+    if not (isinstance(repl, exp.Literal) and repl.is_string) or not re.search(r"[$\\]", repl.name):
+        return node
+    groups = _group_count(pattern.name) if isinstance(pattern, exp.Literal) else 99
+    fixed = java_replacement_to_re2(repl.name, groups)
+    if fixed is None:
+        return node
+    new = node.copy()
+    new.set("replacement", exp.Literal.string(fixed))
+    return new
+
+
+@_handles(exp.Split)
+def split_with_limit(node: exp.Expression) -> exp.Expression:
+    """split(s, d, limit): at most limit pieces, the last one holding the rest of the string."""
+    limit = node.args.get("limit")
+    if limit is None:
+        return node
+    guard = "" if isinstance(limit, exp.Literal) else "WHEN :n IS NULL THEN NULL "
+    return _sql(
+        f"CASE {guard}WHEN LEN(STR_SPLIT(:s, :d)) > :n"
+        " THEN LIST_SLICE(STR_SPLIT(:s, :d), 1, :n - 1)"
+        " || [ARRAY_TO_STRING(LIST_SLICE(STR_SPLIT(:s, :d), :n, -1), :d)]"
+        " ELSE STR_SPLIT(:s, :d) END",
+        s=node.this, d=node.expression, n=limit,
+    )
+
+
+@_handles(exp.SplitPart)
+def split_part_past_the_end(node: exp.Expression) -> exp.Expression:
+    """split_part is NULL past the last field (DuckDB's SPLIT_PART: ''); a list index is too."""
+    return _sql("LIST_EXTRACT(STR_SPLIT(:s, :d), :i)", s=node.this, d=node.args["delimiter"],
+                i=node.args["part_index"])
+
+
+@_handles(exp.StrPosition)
+def strpos_instance(node: exp.Expression) -> exp.Expression:
+    """strpos(s, sub, n): the n-th (from the end if n < 0) possibly overlapping match, or 0."""
+    n = node.args.get("occurrence")
+    if n is None or node.args.get("position") is not None:
+        return node
+    return _sql(
+        "CASE WHEN :s IS NULL OR :sub IS NULL OR :n IS NULL THEN NULL WHEN :sub = '' THEN 1"
+        " ELSE COALESCE(LIST_EXTRACT(LIST_FILTER(RANGE(1, LENGTH(:s) + 1),"
+        " LAMBDA __i : SUBSTRING(:s, __i, LENGTH(:sub)) = :sub), :n), 0) END",
+        s=node.this, sub=node.args["substr"], n=n,
+    )
+
+
+@_handles("hamming_distance")
+def hamming_distance(node: exp.Expression) -> exp.Expression:
+    """hamming_distance is DuckDB's HAMMING (characters differing; unequal lengths fail)."""
+    return exp.Anonymous(this="HAMMING", expressions=[a.copy() for a in node.expressions])
+
+
+@_handles("codepoint")
+def codepoint(node: exp.Expression) -> exp.Expression:
+    """codepoint(c) is DuckDB's UNICODE."""
+    return exp.Unicode(this=node.expressions[0].copy()) if len(node.expressions) == 1 else node
+
+
+@_handles(exp.Format)
+def format_printf(node: exp.Expression) -> exp.Expression:
+    """Athena's format is printf-style (Java's String.format): DuckDB's PRINTF, not its FORMAT."""
+    args = [node.this, *node.expressions]
+    return exp.Anonymous(this="PRINTF", expressions=[a.copy() for a in args])
+
+
+@_handles("url_extract_host")
+def url_extract_host(node: exp.Expression) -> exp.Expression:
+    """url_extract_host: the authority's host (NULL when the URL has none), as java.net.URI."""
+    if len(node.expressions) != 1:
+        return node
+    return _sql(
+        r"NULLIF(REGEXP_EXTRACT(:u, '^(?:[A-Za-z][A-Za-z0-9+.-]*:)?//(?:[^/?#@]*@)?"
+        r"(\[[^\]/?#]*\]|[^:/?#]*)', 1), '')",
+        u=node.expressions[0],
+    )
+
+
+@_handles("to_base")
+def to_base(node: exp.Expression) -> exp.Expression:
+    """to_base writes lower-case digits and a '-' for negatives (DuckDB: upper case, no sign)."""
+    if len(node.expressions) != 2:
+        return node
+    n, r = node.expressions
+    return _sql("CASE WHEN :n < 0 THEN '-' || LOWER(TO_BASE(-:n, :r))"
+                " ELSE LOWER(TO_BASE(:n, :r)) END", n=n, r=r)
+
+
+@_handles(exp.FromBase)
+def from_base(node: exp.Expression) -> exp.Expression:
+    """from_base(s, radix) as Java's Long.parseLong: optional sign, digits 0-9a-z below radix."""
+    digits = "LIST_TRANSFORM(STR_SPLIT(LOWER(LTRIM(:s, '+-')), ''), LAMBDA __c :" \
+             " STRPOS('0123456789abcdefghijklmnopqrstuvwxyz', __c) - 1)"
+    return _sql(
+        "CASE WHEN :s IS NULL OR :r IS NULL THEN NULL"
+        f" WHEN REGEXP_FULL_MATCH(:s, '[+-]?[0-9A-Za-z]+') AND LIST_MAX({digits}) < :r"
+        f" THEN (CASE WHEN :s LIKE '-%' THEN -1 ELSE 1 END) * LIST_REDUCE({digits},"
+        " LAMBDA __a, __d : __a * :r + __d, CAST(0 AS BIGINT))"
+        " ELSE ERROR('Not a valid base-' || :r || ' number: ' || :s) END",
+        s=node.this, r=node.expression,
+    )
+
+
 def rewrite(tree: exp.Expression) -> exp.Expression:
     """Apply the rewrites bottom-up: each node sees its arguments already rewritten."""
     for node in reversed(list(tree.walk())):
