@@ -414,6 +414,191 @@ def from_base(node: exp.Expression) -> exp.Expression:
     )
 
 
+# == arrays and maps ========================================================================
+@_handles(exp.ArraySize)
+def cardinality(node: exp.Expression) -> exp.Expression:
+    """cardinality takes arrays and maps: DuckDB's CARDINALITY does too (ARRAY_LENGTH not)."""
+    if node.args.get("expression") is not None:
+        return node
+    return _sql("CAST(CARDINALITY(:x) AS BIGINT)", x=node.this)
+
+
+@_handles(exp.Repeat)
+def repeat_builds_an_array(node: exp.Expression) -> exp.Expression:
+    """repeat(element, n) is an array of n elements in Athena (DuckDB's REPEAT of a list)."""
+    return _sql("REPEAT([:x], :n)", x=node.this, n=node.args["times"])
+
+
+@_handles(exp.Reduce)
+def reduce_with_output_function(node: exp.Expression) -> exp.Expression:
+    """reduce(a, init, merge, finish) applies finish to the result; sqlglot drops finish."""
+    finish = node.args.get("finish")
+    if not isinstance(finish, exp.Lambda):
+        return node
+    params = finish.expressions
+    if len(params) == 1 and finish.this == params[0]:  # s -> s
+        new = node.copy()
+        new.set("finish", None)
+        return new
+    reduced = node.copy()
+    reduced.set("finish", None)
+    return _sql("CASE WHEN :a IS NOT NULL THEN LIST_TRANSFORM([:r], :f)[1] END",
+                a=node.this, r=reduced, f=finish)
+
+
+def _match(node: exp.Expression, combine: str) -> exp.Expression:
+    if len(node.expressions) != 2:
+        return node
+    arr, fn = node.expressions
+    start = "FALSE" if combine == "OR" else "TRUE"
+    return _sql(f"LIST_REDUCE(LIST_TRANSFORM(:a, :f), LAMBDA __p, __q : __p {combine} __q,"
+                f" {start})", a=arr, f=fn)
+
+
+@_handles("any_match")
+def any_match(node: exp.Expression) -> exp.Expression:
+    """any_match: TRUE if some element matches, else NULL if a test was NULL, else FALSE."""
+    return _match(node, "OR")
+
+
+@_handles("all_match")
+def all_match(node: exp.Expression) -> exp.Expression:
+    """all_match: FALSE if some element fails, else NULL if a test was NULL, else TRUE."""
+    return _match(node, "AND")
+
+
+@_handles("none_match")
+def none_match(node: exp.Expression) -> exp.Expression:
+    """none_match is NOT any_match (NULL stays NULL)."""
+    matched = _match(node, "OR")
+    return node if matched is node else exp.Not(this=exp.Paren(this=matched))
+
+
+_DISTINCT_IN_ORDER = (
+    "LIST_TRANSFORM([:a], LAMBDA __l : LIST_FILTER(__l, LAMBDA __x, __i : "
+    "LIST_POSITION(__l, __x) = __i))[1]"
+)
+
+
+@_handles(exp.ArrayDistinct)
+def array_distinct_in_order(node: exp.Expression) -> exp.Expression:
+    """array_distinct keeps each value's first occurrence in order, NULL included."""
+    return _sql(_DISTINCT_IN_ORDER, a=node.this)
+
+
+@_handles("array_union")
+def array_union(node: exp.Expression) -> exp.Expression:
+    """array_union: the distinct elements of a then b, in first-seen order (NULL if either is)."""
+    if len(node.expressions) != 2:
+        return node
+    a, b = node.expressions
+    return _sql(_DISTINCT_IN_ORDER, a=_sql("(:a || :b)", a=a, b=b))
+
+
+@_handles("arrays_overlap")
+def arrays_overlap(node: exp.Expression) -> exp.Expression:
+    """arrays_overlap: TRUE on a common non-null element; else NULL if either holds a NULL."""
+    if len(node.expressions) != 2:
+        return node
+    a, b = node.expressions
+    return _sql(
+        "CASE WHEN :a IS NULL OR :b IS NULL THEN NULL WHEN LEN(:a) = 0 OR LEN(:b) = 0 THEN FALSE"
+        " WHEN LIST_HAS_ANY(:a, :b) THEN TRUE"
+        " WHEN LIST_COUNT(:a) < LEN(:a) OR LIST_COUNT(:b) < LEN(:b) THEN NULL ELSE FALSE END",
+        a=a, b=b,
+    )
+
+
+@_handles(exp.ArraySlice)
+def slice_start_length(node: exp.Expression) -> exp.Expression:
+    """slice(a, start, length): length elements from start (from the end if start < 0)."""
+    start, length = node.args["start"], node.args.get("end")
+    if length is None or node.args.get("step") is not None:
+        return node
+    if isinstance(start, exp.Literal) and not start.is_string and start.to_py() > 0:
+        return _sql("LIST_SLICE(:a, :s, :s + :n - 1)", a=node.this, s=start, n=length)
+    first = _sql("CASE WHEN :s > 0 THEN :s WHEN LEN(:a) + :s >= 0 THEN LEN(:a) + :s + 1"
+                 " ELSE LEN(:a) + 1 END", a=node.this, s=start)
+    return _sql("LIST_SLICE(:a, :s, :s + :n - 1)", a=node.this, s=first, n=length)
+
+
+@_handles("map_agg")
+def map_agg(node: exp.Expression) -> exp.Expression:
+    """map_agg(k, v): rows with a NULL key are skipped and a repeated key is kept once."""
+    if len(node.expressions) != 2 or isinstance(node.parent, exp.Window | exp.Filter):
+        return node
+    k, v = node.expressions
+    return _sql(
+        "MAP_FROM_ENTRIES(LIST_TRANSFORM([LIST_SORT(LIST({'k': :k, 'v': :v})"
+        " FILTER (WHERE :k IS NOT NULL))], LAMBDA __e : LIST_FILTER(__e,"
+        " LAMBDA __x, __i : __i = 1 OR __e[__i - 1].k <> __x.k))[1])",
+        k=k, v=v,
+    )
+
+
+# == JSON ===================================================================================
+@_handles(exp.JSONExtractScalar)
+def json_extract_scalar_of_a_container(node: exp.Expression) -> exp.Expression:
+    """json_extract_scalar is NULL for an object or array (DuckDB's ->> returns its text)."""
+    if node.args.get("expressions"):
+        return node
+    return _sql("CASE WHEN JSON_TYPE(:j, :p) NOT IN ('OBJECT', 'ARRAY') THEN :e END",
+                j=node.this, p=node.expression, e=node)
+
+
+@_handles("json_size")
+def json_size(node: exp.Expression) -> exp.Expression:
+    """json_size: members of the object or array at path, 0 for a scalar, NULL if missing."""
+    if len(node.expressions) != 2:
+        return node
+    j, p = node.expressions
+    return _sql(
+        "CASE WHEN JSON_TYPE(:j, :p) = 'ARRAY' THEN CAST(JSON_ARRAY_LENGTH(:j, :p) AS BIGINT)"
+        " WHEN JSON_TYPE(:j, :p) = 'OBJECT' THEN LEN(JSON_KEYS(:j, :p))"
+        " WHEN JSON_TYPE(:j, :p) IS NOT NULL THEN 0 END",
+        j=j, p=p,
+    )
+
+
+# == numbers ================================================================================
+@_handles("e", "infinity", "nan")
+def math_constants(node: exp.Expression) -> exp.Expression:
+    """e(), infinity() and nan() are doubles DuckDB spells EXP(1) and CAST('…' AS DOUBLE)."""
+    if node.expressions:
+        return node
+    sql = {"e": "EXP(1)", "infinity": "CAST('Infinity' AS DOUBLE)", "nan": "CAST('NaN' AS DOUBLE)"}
+    return _sql(sql[node.name.lower()])
+
+
+@_handles(exp.WidthBucket)
+def width_bucket(node: exp.Expression) -> exp.Expression:
+    """width_bucket(x, b1, b2, n): 0 before b1, n + 1 from b2 on, bounds in either order."""
+    b1, b2, n = (node.args.get(k) for k in ("min_value", "max_value", "num_buckets"))
+    if b1 is None or b2 is None or n is None or node.args.get("threshold") is not None:
+        return node
+    return _sql(
+        "CASE WHEN :b1 < :b2 THEN CASE WHEN :x < :b1 THEN 0 WHEN :x >= :b2 THEN :n + 1"
+        " ELSE CAST(FLOOR(CAST(:x - :b1 AS DOUBLE) * :n / (:b2 - :b1)) AS BIGINT) + 1 END"
+        " WHEN :b1 > :b2 THEN CASE WHEN :x > :b1 THEN 0 WHEN :x <= :b2 THEN :n + 1"
+        " ELSE CAST(FLOOR(CAST(:b1 - :x AS DOUBLE) * :n / (:b1 - :b2)) AS BIGINT) + 1 END"
+        " WHEN :b1 = :b2 THEN ERROR('bounds cannot equal each other') END",
+        x=node.this, b1=b1, b2=b2, n=n,
+    )
+
+
+_INTEGER_TYPES = {_DT.TINYINT, _DT.SMALLINT, _DT.INT, _DT.BIGINT}
+
+
+@_handles(exp.Cast, exp.TryCast)
+def double_to_integer_rounds_half_away(node: exp.Expression) -> exp.Expression:
+    """CAST(double AS integer) rounds half away from zero in Athena, half to even in DuckDB."""
+    if node.to.this in _INTEGER_TYPES and _is_double(node.this):
+        new = node.copy()
+        new.set("this", exp.Round(this=node.this.copy()))
+        return new
+    return node
+
+
 def rewrite(tree: exp.Expression) -> exp.Expression:
     """Apply the rewrites bottom-up: each node sees its arguments already rewritten."""
     for node in reversed(list(tree.walk())):

@@ -74,9 +74,8 @@ SELECT sum(x) AS s FROM (VALUES (CAST(2147483647 AS integer)), (CAST(1 AS intege
 
 -- name: map_agg
 SELECT element_at(map_agg(x, y), 'b') AS v FROM (VALUES ('a', 1), ('b', 2)) AS t(x, y)
--- duckdb: SELECT MAP_AGG(x, y)['b'] AS v FROM (VALUES ('a', 1), ('b', 2)) AS t(x, y)
+-- duckdb: SELECT MAP_FROM_ENTRIES(LIST_TRANSFORM([LIST_SORT(ARRAY_AGG({'k': x, 'v': y}) FILTER(WHERE NOT x IS NULL))], LAMBDA __e : LIST_FILTER(__e, LAMBDA __x, __i : __i = 1 OR __e[__i - 1].k <> __x.k))[1])['b'] AS v FROM (VALUES ('a', 1), ('b', 2)) AS t(x, y)
 -- athena result: [(2,)]
--- wrong: emitted unchanged as MAP_AGG, which DuckDB does not have (its equivalent is MAP_FROM_ENTRIES(LIST(...)))
 
 -- name: date_trunc_month_timestamp
 SELECT date_trunc('month', TIMESTAMP '2024-03-15 10:11:12')
@@ -474,9 +473,8 @@ SELECT codepoint('A')
 
 -- name: repeat_builds_an_array
 SELECT repeat('ab', 3)
--- duckdb: SELECT REPEAT('ab', 3)
+-- duckdb: SELECT REPEAT(['ab'], 3)
 -- athena result: [(['ab', 'ab', 'ab'],)]
--- wrong: Athena's repeat(element, n) builds an array; DuckDB's REPEAT concatenates strings ('ababab')
 
 -- name: url_extract_host
 SELECT url_extract_host('https://example.com/a?b=1')
@@ -515,14 +513,13 @@ SELECT ARRAY[1, 2, 3][1]
 
 -- name: cardinality_array
 SELECT cardinality(ARRAY[1, 2, 3])
--- duckdb: SELECT ARRAY_LENGTH([1, 2, 3])
+-- duckdb: SELECT CAST(CARDINALITY([1, 2, 3]) AS BIGINT)
 -- athena result: [(3,)]
 
 -- name: cardinality_map
 SELECT cardinality(MAP(ARRAY['a', 'b'], ARRAY[1, 2]))
--- duckdb: SELECT ARRAY_LENGTH(MAP(['a', 'b'], [1, 2]))
+-- duckdb: SELECT CAST(CARDINALITY(MAP(['a', 'b'], [1, 2])) AS BIGINT)
 -- athena result: [(2,)]
--- wrong: becomes ARRAY_LENGTH, which DuckDB refuses for a MAP (CARDINALITY would do)
 
 -- name: transform_lambda
 SELECT transform(ARRAY[1, 2, 3], x -> x * 2)
@@ -541,21 +538,18 @@ SELECT reduce(ARRAY[1, 2, 3], 0, (s, x) -> s + x, s -> s)
 
 -- name: reduce_with_finish
 SELECT reduce(ARRAY[1, 2, 3], 0, (s, x) -> s + x, s -> s * 10)
--- duckdb: SELECT LIST_REDUCE([1, 2, 3], LAMBDA s, x : s + x, 0)
+-- duckdb: SELECT CASE WHEN NOT [1, 2, 3] IS NULL THEN LIST_TRANSFORM([LIST_REDUCE([1, 2, 3], LAMBDA s, x : s + x, 0)], LAMBDA s : s * 10)[1] END
 -- athena result: [(60,)]
--- wrong: the output lambda (s -> s * 10) is silently dropped by sqlglot
 
 -- name: any_match
 SELECT any_match(ARRAY[1, 2], x -> x > 1)
--- duckdb: SELECT ANY_MATCH([1, 2], LAMBDA x : x > 1)
+-- duckdb: SELECT LIST_REDUCE(LIST_TRANSFORM([1, 2], LAMBDA x : x > 1), LAMBDA __p, __q : __p OR __q, FALSE)
 -- athena result: [(True,)]
--- wrong: emitted unchanged as ANY_MATCH, which DuckDB does not have (LIST_BOOL_OR over LIST_TRANSFORM would do)
 
 -- name: all_match
 SELECT all_match(ARRAY[1, 2], x -> x > 1)
--- duckdb: SELECT ALL_MATCH([1, 2], LAMBDA x : x > 1)
+-- duckdb: SELECT LIST_REDUCE(LIST_TRANSFORM([1, 2], LAMBDA x : x > 1), LAMBDA __p, __q : __p AND __q, TRUE)
 -- athena result: [(False,)]
--- wrong: emitted unchanged as ALL_MATCH, which DuckDB does not have
 
 -- name: array_join
 SELECT array_join(ARRAY['a', 'b'], '-'), array_join(ARRAY['a', NULL, 'b'], '-')
@@ -569,9 +563,8 @@ SELECT contains(ARRAY[1, 2, 3], 2)
 
 -- name: array_distinct_keeps_order
 SELECT array_distinct(ARRAY[3, 1, 3, 2])
--- duckdb: SELECT LIST_DISTINCT([3, 1, 3, 2])
+-- duckdb: SELECT LIST_TRANSFORM([[3, 1, 3, 2]], LAMBDA __l : LIST_FILTER(__l, LAMBDA __x, __i : LIST_POSITION(__l, __x) = __i))[1]
 -- athena result: [([3, 1, 2],)]
--- wrong: DuckDB's LIST_DISTINCT does not keep the first-seen order that Athena's array_distinct keeps
 
 -- name: array_min_max_sort_position
 SELECT array_min(ARRAY[3, 1]), array_max(ARRAY[1, 5, 2]), array_sort(ARRAY[3, 1, 2]), array_position(ARRAY[5, 6, 7], 6)
@@ -585,9 +578,8 @@ SELECT array_remove(ARRAY[1, 2, 1], 1)
 
 -- name: slice
 SELECT slice(ARRAY[1, 2, 3, 4], 2, 2)
--- duckdb: SELECT ARRAY_SLICE([1, 2, 3, 4], 2, 2)
+-- duckdb: SELECT LIST_SLICE([1, 2, 3, 4], 2, 2 + 2 - 1)
 -- athena result: [([2, 3],)]
--- wrong: Athena's slice takes (start, length); DuckDB's ARRAY_SLICE takes (start, end), giving [2]
 
 -- name: sequence
 SELECT sequence(1, 5), sequence(1, 10, 3)
@@ -606,15 +598,13 @@ SELECT array_intersect(ARRAY[1, 2], ARRAY[2, 3]), array_except(ARRAY[1, 2], ARRA
 
 -- name: array_union
 SELECT array_union(ARRAY[1, 2], ARRAY[2, 3])
--- duckdb: SELECT ARRAY_UNION([1, 2], [2, 3])
+-- duckdb: SELECT LIST_TRANSFORM([([1, 2] || [2, 3])], LAMBDA __l : LIST_FILTER(__l, LAMBDA __x, __i : LIST_POSITION(__l, __x) = __i))[1]
 -- athena result: [([1, 2, 3],)]
--- wrong: emitted unchanged as ARRAY_UNION, which DuckDB does not have
 
 -- name: arrays_overlap
 SELECT arrays_overlap(ARRAY[1, 2], ARRAY[2, 3])
--- duckdb: SELECT ARRAYS_OVERLAP([1, 2], [2, 3])
+-- duckdb: SELECT CASE WHEN [1, 2] IS NULL OR [2, 3] IS NULL THEN NULL WHEN LENGTH([1, 2]) = 0 OR LENGTH([2, 3]) = 0 THEN FALSE WHEN [1, 2] && [2, 3] THEN TRUE WHEN LIST_COUNT([1, 2]) < LENGTH([1, 2]) OR LIST_COUNT([2, 3]) < LENGTH([2, 3]) THEN NULL ELSE FALSE END
 -- athena result: [(True,)]
--- wrong: emitted unchanged as ARRAYS_OVERLAP, which DuckDB does not have (LIST_HAS_ANY would do)
 
 -- name: concat_arrays
 SELECT concat(ARRAY[1], ARRAY[2]), ARRAY[1, 2] || ARRAY[3]
@@ -638,14 +628,13 @@ SELECT x, n FROM UNNEST(ARRAY['a', 'b']) WITH ORDINALITY AS t(x, n)
 
 -- name: json_extract_scalar
 SELECT json_extract_scalar('{"a": {"b": 5}}', '$.a.b'), json_extract_scalar('{"a": [10, 20]}', '$.a[1]')
--- duckdb: SELECT '{"a": {"b": 5}}' ->> '$.a.b', '{"a": [10, 20]}' ->> '$.a[1]'
+-- duckdb: SELECT CASE WHEN NOT JSON_TYPE('{"a": {"b": 5}}', '$.a.b') IN ('OBJECT', 'ARRAY') THEN '{"a": {"b": 5}}' ->> '$.a.b' END, CASE WHEN NOT JSON_TYPE('{"a": [10, 20]}', '$.a[1]') IN ('OBJECT', 'ARRAY') THEN '{"a": [10, 20]}' ->> '$.a[1]' END
 -- athena result: [('5', '20')]
 
 -- name: json_extract_scalar_of_an_object
 SELECT json_extract_scalar('{"a": {"b": 5}}', '$.a')
--- duckdb: SELECT '{"a": {"b": 5}}' ->> '$.a'
+-- duckdb: SELECT CASE WHEN NOT JSON_TYPE('{"a": {"b": 5}}', '$.a') IN ('OBJECT', 'ARRAY') THEN '{"a": {"b": 5}}' ->> '$.a' END
 -- athena result: [(None,)]
--- wrong: ->> returns the object's JSON text; Athena's json_extract_scalar returns NULL for objects and arrays
 
 -- name: json_extract
 SELECT json_extract('{"a": {"b": 5}}', '$.a')
@@ -669,9 +658,8 @@ SELECT CAST(json_parse('[1,2]') AS array(integer))
 
 -- name: json_size
 SELECT json_size('{"a": [1,2]}', '$.a')
--- duckdb: SELECT JSON_SIZE('{"a": [1,2]}', '$.a')
+-- duckdb: SELECT CASE WHEN JSON_TYPE('{"a": [1,2]}', '$.a') = 'ARRAY' THEN CAST(JSON_ARRAY_LENGTH('{"a": [1,2]}', '$.a') AS BIGINT) WHEN JSON_TYPE('{"a": [1,2]}', '$.a') = 'OBJECT' THEN LENGTH(JSON_KEYS('{"a": [1,2]}', '$.a')) WHEN NOT JSON_TYPE('{"a": [1,2]}', '$.a') IS NULL THEN 0 END
 -- athena result: [(2,)]
--- wrong: emitted unchanged as JSON_SIZE, which DuckDB does not have
 
 -- name: integer_division
 SELECT 7 / 2, -7 / 2, 7 % 3, mod(-7, 3)
@@ -716,27 +704,23 @@ SELECT abs(-5), sign(-5)
 
 -- name: e_and_pi
 SELECT e(), pi()
--- duckdb: SELECT E(), PI()
+-- duckdb: SELECT EXP(1), PI()
 -- athena result: [(2.718281828459045, 3.141592653589793)]
--- wrong: emitted unchanged as E(), which DuckDB does not have (EXP(1) would do)
 
 -- name: infinity
 SELECT infinity() > 1e308
--- duckdb: SELECT INFINITY() > 1e308
+-- duckdb: SELECT CAST('Infinity' AS DOUBLE) > 1e308
 -- athena result: [(True,)]
--- wrong: emitted unchanged as INFINITY(), which DuckDB does not have (CAST('Infinity' AS DOUBLE) would do)
 
 -- name: nan
 SELECT is_nan(nan())
--- duckdb: SELECT ISNAN(NAN())
+-- duckdb: SELECT ISNAN(CAST('NaN' AS DOUBLE))
 -- athena result: [(True,)]
--- wrong: emitted unchanged as NAN(), which DuckDB does not have (CAST('NaN' AS DOUBLE) would do)
 
 -- name: width_bucket
 SELECT width_bucket(5, 0, 10, 5)
--- duckdb: SELECT WIDTH_BUCKET(5, 0, 10, 5)
+-- duckdb: SELECT CASE WHEN 0 < 10 THEN CASE WHEN 5 < 0 THEN 0 WHEN 5 >= 10 THEN 5 + 1 ELSE CAST(FLOOR(CAST(5 - 0 AS DOUBLE) * 5 / (10 - 0)) AS BIGINT) + 1 END WHEN 0 > 10 THEN CASE WHEN 5 > 0 THEN 0 WHEN 5 <= 10 THEN 5 + 1 ELSE CAST(FLOOR(CAST(0 - 5 AS DOUBLE) * 5 / (0 - 10)) AS BIGINT) + 1 END WHEN 0 = 10 THEN ERROR('bounds cannot equal each other') END
 -- athena result: [(3,)]
--- wrong: emitted unchanged as WIDTH_BUCKET, which DuckDB does not have
 
 -- name: bitwise_and
 SELECT bitwise_and(12, 10)
@@ -750,9 +734,8 @@ SELECT CAST(1.9 AS integer), CAST(-1.5 AS bigint)
 
 -- name: cast_double_to_integer_half
 SELECT CAST(2.5E0 AS integer), CAST(-2.5E0 AS integer)
--- duckdb: SELECT CAST(2.5E0 AS INT), CAST(-2.5E0 AS INT)
+-- duckdb: SELECT CAST(ROUND(2.5E0) AS INT), CAST(ROUND(-2.5E0) AS INT)
 -- athena result: [(3, -3)]
--- wrong: DuckDB rounds a double half to even (2, -2); Athena rounds half away from zero (3, -3)
 
 -- name: cast_double_to_varchar
 SELECT CAST(1.5E0 AS varchar)
@@ -784,7 +767,7 @@ SELECT if(1 > 0, 'y', 'n'), nullif(1, 1), coalesce(NULL, 2)
 SELECT typeof(1)
 -- duckdb: SELECT TYPEOF(1)
 -- athena result: [('integer',)]
--- wrong: DuckDB's TYPEOF names types its own way ('INTEGER')
+-- wrong: DuckDB's TYPEOF names types its own way ('INTEGER'); not rewritten, as other engine tests (schema evolution, time travel) read DuckDB's names through typeof()
 
 -- name: uuid
 SELECT uuid() IS NOT NULL
@@ -891,3 +874,59 @@ SELECT url_extract_host(u) FROM (VALUES 'https://user@Example.com:8080/a', 'mail
 SELECT from_base('-ff', 16), to_base(-255, 16), to_base(x, 2) FROM (VALUES 5, NULL) AS t(x)
 -- duckdb: SELECT CASE WHEN '-ff' IS NULL OR 16 IS NULL THEN NULL WHEN REGEXP_FULL_MATCH('-ff', '[+-]?[0-9A-Za-z]+') AND LIST_MAX(LIST_TRANSFORM(STR_SPLIT(LOWER(LTRIM('-ff', '+-')), ''), LAMBDA __c : STRPOS('0123456789abcdefghijklmnopqrstuvwxyz', __c) - 1)) < 16 THEN (CASE WHEN '-ff' LIKE '-%' THEN -1 ELSE 1 END) * LIST_REDUCE(LIST_TRANSFORM(STR_SPLIT(LOWER(LTRIM('-ff', '+-')), ''), LAMBDA __c : STRPOS('0123456789abcdefghijklmnopqrstuvwxyz', __c) - 1), LAMBDA __a, __d : __a * 16 + __d, CAST(0 AS BIGINT)) ELSE ERROR('Not a valid base-' || 16 || ' number: ' || '-ff') END, CASE WHEN -255 < 0 THEN '-' || LOWER(TO_BASE(- -255, 16)) ELSE LOWER(TO_BASE(-255, 16)) END, CASE WHEN x < 0 THEN '-' || LOWER(TO_BASE(-x, 2)) ELSE LOWER(TO_BASE(x, 2)) END FROM (VALUES (5), (NULL)) AS t(x)
 -- athena result: [(-255, '-ff', '101'), (-255, '-ff', None)]
+
+-- name: match_functions_with_nulls
+SELECT any_match(a, x -> x > 1), all_match(a, x -> x > 1), none_match(a, x -> x > 1) FROM (VALUES ARRAY[1, NULL], ARRAY[2, NULL], ARRAY[], NULL) AS t(a)
+-- duckdb: SELECT LIST_REDUCE(LIST_TRANSFORM(a, LAMBDA x : x > 1), LAMBDA __p, __q : __p OR __q, FALSE), LIST_REDUCE(LIST_TRANSFORM(a, LAMBDA x : x > 1), LAMBDA __p, __q : __p AND __q, TRUE), NOT (LIST_REDUCE(LIST_TRANSFORM(a, LAMBDA x : x > 1), LAMBDA __p, __q : __p OR __q, FALSE)) FROM (VALUES ([1, NULL]), ([2, NULL]), ([]), (NULL)) AS t(a)
+-- athena result: [(None, False, None), (True, None, False), (False, True, True), (None, None, None)]
+
+-- name: array_distinct_and_union_with_null
+SELECT array_distinct(a), array_union(a, ARRAY['c', NULL]) FROM (VALUES ARRAY['b', NULL, 'a', 'b'], NULL) AS t(a)
+-- duckdb: SELECT LIST_TRANSFORM([a], LAMBDA __l : LIST_FILTER(__l, LAMBDA __x, __i : LIST_POSITION(__l, __x) = __i))[1], LIST_TRANSFORM([(a || ['c', NULL])], LAMBDA __l : LIST_FILTER(__l, LAMBDA __x, __i : LIST_POSITION(__l, __x) = __i))[1] FROM (VALUES (['b', NULL, 'a', 'b']), (NULL)) AS t(a)
+-- athena result: [(['b', None, 'a'], ['b', None, 'a', 'c']), (None, None)]
+
+-- name: arrays_overlap_with_null
+SELECT arrays_overlap(a, b) FROM (VALUES (ARRAY[1, NULL], ARRAY[3]), (ARRAY[1, NULL], ARRAY[1]), (ARRAY[], ARRAY[NULL]), (NULL, ARRAY[1])) AS t(a, b)
+-- duckdb: SELECT CASE WHEN a IS NULL OR b IS NULL THEN NULL WHEN LENGTH(a) = 0 OR LENGTH(b) = 0 THEN FALSE WHEN a && b THEN TRUE WHEN LIST_COUNT(a) < LENGTH(a) OR LIST_COUNT(b) < LENGTH(b) THEN NULL ELSE FALSE END FROM (VALUES ([1, NULL], [3]), ([1, NULL], [1]), ([], [NULL]), (NULL, [1])) AS t(a, b)
+-- athena result: [(None,), (True,), (False,), (None,)]
+
+-- name: slice_from_the_end
+SELECT slice(a, -2, 5), slice(a, -5, 2), slice(a, s, 1) FROM (VALUES (ARRAY[1, 2, 3, 4], 2), (NULL, 1)) AS t(a, s)
+-- duckdb: SELECT LIST_SLICE(a, CASE WHEN -2 > 0 THEN -2 WHEN LENGTH(a) + -2 >= 0 THEN LENGTH(a) + -2 + 1 ELSE LENGTH(a) + 1 END, CASE WHEN -2 > 0 THEN -2 WHEN LENGTH(a) + -2 >= 0 THEN LENGTH(a) + -2 + 1 ELSE LENGTH(a) + 1 END + 5 - 1), LIST_SLICE(a, CASE WHEN -5 > 0 THEN -5 WHEN LENGTH(a) + -5 >= 0 THEN LENGTH(a) + -5 + 1 ELSE LENGTH(a) + 1 END, CASE WHEN -5 > 0 THEN -5 WHEN LENGTH(a) + -5 >= 0 THEN LENGTH(a) + -5 + 1 ELSE LENGTH(a) + 1 END + 2 - 1), LIST_SLICE(a, CASE WHEN s > 0 THEN s WHEN LENGTH(a) + s >= 0 THEN LENGTH(a) + s + 1 ELSE LENGTH(a) + 1 END, CASE WHEN s > 0 THEN s WHEN LENGTH(a) + s >= 0 THEN LENGTH(a) + s + 1 ELSE LENGTH(a) + 1 END + 1 - 1) FROM (VALUES ([1, 2, 3, 4], 2), (NULL, 1)) AS t(a, s)
+-- athena result: [([3, 4], [], [2]), (None, None, None)]
+
+-- name: cardinality_of_columns
+SELECT cardinality(a), cardinality(m) FROM (VALUES (ARRAY[1, 2], MAP(ARRAY['a'], ARRAY[1])), (NULL, NULL)) AS t(a, m)
+-- duckdb: SELECT CAST(CARDINALITY(a) AS BIGINT), CAST(CARDINALITY(m) AS BIGINT) FROM (VALUES ([1, 2], MAP(['a'], [1])), (NULL, NULL)) AS t(a, m)
+-- athena result: [(2, 1), (None, None)]
+
+-- name: repeat_and_reduce_on_columns
+SELECT repeat(x, 2), reduce(a, 0, (s, y) -> s + y, s -> coalesce(s, 0) * 10) FROM (VALUES ('z', ARRAY[1, 2]), (NULL, NULL)) AS t(x, a)
+-- duckdb: SELECT REPEAT([x], 2), CASE WHEN NOT a IS NULL THEN LIST_TRANSFORM([LIST_REDUCE(a, LAMBDA s, y : s + y, 0)], LAMBDA s : COALESCE(s, 0) * 10)[1] END FROM (VALUES ('z', [1, 2]), (NULL, NULL)) AS t(x, a)
+-- athena result: [(['z', 'z'], 30), ([None, None], None)]
+
+-- name: map_agg_skips_null_keys
+SELECT cardinality(map_agg(k, v)), element_at(map_agg(k, v), 'b') FROM (VALUES ('a', 1), (NULL, 2), ('b', NULL)) AS t(k, v)
+-- duckdb: SELECT CAST(CARDINALITY(MAP_FROM_ENTRIES(LIST_TRANSFORM([LIST_SORT(ARRAY_AGG({'k': k, 'v': v}) FILTER(WHERE NOT k IS NULL))], LAMBDA __e : LIST_FILTER(__e, LAMBDA __x, __i : __i = 1 OR __e[__i - 1].k <> __x.k))[1])) AS BIGINT), MAP_FROM_ENTRIES(LIST_TRANSFORM([LIST_SORT(ARRAY_AGG({'k': k, 'v': v}) FILTER(WHERE NOT k IS NULL))], LAMBDA __e : LIST_FILTER(__e, LAMBDA __x, __i : __i = 1 OR __e[__i - 1].k <> __x.k))[1])['b'] FROM (VALUES ('a', 1), (NULL, 2), ('b', NULL)) AS t(k, v)
+-- athena result: [(2, None)]
+
+-- name: json_functions_on_a_column
+SELECT json_extract_scalar(j, '$.a'), json_size(j, '$.a') FROM (VALUES '{"a": [1, 2]}', '{"a": "s"}', '{"b": 1}', NULL) AS t(j)
+-- duckdb: SELECT CASE WHEN NOT JSON_TYPE(j, '$.a') IN ('OBJECT', 'ARRAY') THEN j ->> '$.a' END, CASE WHEN JSON_TYPE(j, '$.a') = 'ARRAY' THEN CAST(JSON_ARRAY_LENGTH(j, '$.a') AS BIGINT) WHEN JSON_TYPE(j, '$.a') = 'OBJECT' THEN LENGTH(JSON_KEYS(j, '$.a')) WHEN NOT JSON_TYPE(j, '$.a') IS NULL THEN 0 END FROM (VALUES ('{"a": [1, 2]}'), ('{"a": "s"}'), ('{"b": 1}'), (NULL)) AS t(j)
+-- athena result: [(None, 2), ('s', 0), (None, None), (None, None)]
+
+-- name: width_bucket_outside_and_descending
+SELECT width_bucket(x, 0, 10, 5), width_bucket(x, 10, 0, 5) FROM (VALUES -1, 10, NULL) AS t(x)
+-- duckdb: SELECT CASE WHEN 0 < 10 THEN CASE WHEN x < 0 THEN 0 WHEN x >= 10 THEN 5 + 1 ELSE CAST(FLOOR(CAST(x - 0 AS DOUBLE) * 5 / (10 - 0)) AS BIGINT) + 1 END WHEN 0 > 10 THEN CASE WHEN x > 0 THEN 0 WHEN x <= 10 THEN 5 + 1 ELSE CAST(FLOOR(CAST(0 - x AS DOUBLE) * 5 / (0 - 10)) AS BIGINT) + 1 END WHEN 0 = 10 THEN ERROR('bounds cannot equal each other') END, CASE WHEN 10 < 0 THEN CASE WHEN x < 10 THEN 0 WHEN x >= 0 THEN 5 + 1 ELSE CAST(FLOOR(CAST(x - 10 AS DOUBLE) * 5 / (0 - 10)) AS BIGINT) + 1 END WHEN 10 > 0 THEN CASE WHEN x > 10 THEN 0 WHEN x <= 0 THEN 5 + 1 ELSE CAST(FLOOR(CAST(10 - x AS DOUBLE) * 5 / (10 - 0)) AS BIGINT) + 1 END WHEN 10 = 0 THEN ERROR('bounds cannot equal each other') END FROM (VALUES (-1), (10), (NULL)) AS t(x)
+-- athena result: [(0, 6), (6, 1), (None, None)]
+
+-- name: cast_double_expression_to_integer_half
+SELECT CAST(x * 1.0E0 AS integer) FROM (VALUES 2.5E0, -2.5E0) AS t(x)
+-- duckdb: SELECT CAST(ROUND(x * 1.0E0) AS INT) FROM (VALUES (2.5E0), (-2.5E0)) AS t(x)
+-- athena result: [(3,), (-3,)]
+
+-- name: cast_double_column_to_integer_half
+SELECT CAST(x AS integer) FROM (VALUES 2.5E0, -2.5E0) AS t(x)
+-- duckdb: SELECT CAST(x AS INT) FROM (VALUES (2.5E0), (-2.5E0)) AS t(x)
+-- athena result: [(3,), (-3,)]
+-- wrong: a column's type is unknown when the SQL is translated, so the cast is left to DuckDB, which rounds a DOUBLE half to even (2, -2); only a double the syntax shows (2.5E0, CAST(… AS double), x * 1.0E0) is rounded first
