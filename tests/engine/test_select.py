@@ -165,11 +165,6 @@ def test_explain_analyze(people: Lake) -> None:
     assert error_code(people.sql, "EXPLAIN CREATE TABLE x (a int)") == "NOT_SUPPORTED"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Athena names unnamed result columns _col0, _col1, …; oaklake returns DuckDB's "
-    "expression text (count_star(), (max(id) + 1))",
-)
 def test_unnamed_columns_are_named_like_athena(people: Lake) -> None:
     assert people.sql("SELECT count(*), max(id) + 1 FROM t").columns == ["_col0", "_col1"]
 

@@ -303,7 +303,7 @@ def _ctas(
                            hint="set is_external=false or leave it out")
     location = location or raw.get("location") or raw.get("external_location")
     with_data = raw.pop("__with_data", True)  # ... WITH NO DATA
-    arrow, duck_types = engine.run_query_arrow(expr.expression)
+    arrow, duck_types = engine.run_query_arrow(expr.expression, name_columns=False)
     columns = []
     for col_name, dtype in zip(arrow.column_names, duck_types, strict=True):
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", col_name):

@@ -156,7 +156,8 @@ class Engine:
                 e.line, e.column = _duck_position(e.__cause__, stmt.text)
                 raise
             columns = [d[0] for d in cursor.description or []]
-            return Result(plain_columns=columns, plain_rows=cursor.fetchall())
+            return Result(plain_columns=_constant_names(stmt.text, columns),
+                          plain_rows=cursor.fetchall())
         from oaklake.engine import ddl
 
         if first == "SHOW":
@@ -212,12 +213,19 @@ class Engine:
         arrow, _ = self.run_query_arrow(expr)
         return Result(table=arrow)
 
-    def run_query_arrow(self, expr: Any, *, limit: int | None = None) -> tuple[pa.Table, list[str]]:
-        """Resolve and run a query; return its Arrow table and DuckDB column types."""
+    def run_query_arrow(
+        self, expr: Any, *, limit: int | None = None, name_columns: bool = True
+    ) -> tuple[pa.Table, list[str]]:
+        """Resolve and run a query; return its Arrow table and DuckDB column types.
+
+        With ``name_columns`` unnamed result columns are called ``_col0``, ``_col1``… as Athena
+        calls them (CTAS passes False: there Athena requires a name, and so do we)."""
         from oaklake.engine.resolve import Resolver
 
         resolver = Resolver(self)
         try:
+            if name_columns:
+                expr = _name_columns(expr)
             resolved = resolver.resolve(expr, self.current_schema)
             from oaklake.engine.translate import to_duckdb
 
@@ -407,6 +415,61 @@ class Engine:
             if str(e) == "Query interrupted":  # DuckDB saw Ctrl-C: to Python that is this
                 raise KeyboardInterrupt from e
             raise
+
+
+def _constant_names(sql: str, columns: list[str]) -> list[str]:
+    """Athena's ``_colN`` for the unaliased items of a constant SELECT (split at top-level
+    commas outside strings)."""
+    body = re.sub(r"^\s*SELECT\s+", "", sql, flags=re.I).rstrip().rstrip(";")
+    items: list[str] = []
+    depth, start, quoted = 0, 0, False
+    for i, ch in enumerate(body):
+        if ch == "'":
+            quoted = not quoted
+        elif not quoted and ch == "(":
+            depth += 1
+        elif not quoted and ch == ")":
+            depth -= 1
+        elif not quoted and ch == "," and depth == 0:
+            items.append(body[start:i])
+            start = i + 1
+    items.append(body[start:])
+    if len(items) != len(columns):
+        return columns
+    return [c if re.search(r"\bAS\s+\w+\s*$", item, re.I) else f"_col{i}"
+            for i, (c, item) in enumerate(zip(columns, items, strict=True))]
+
+
+def _name_columns(expr: Any) -> Any:
+    """Alias every unnamed output expression ``_colN`` (its position), as Athena does."""
+    from sqlglot import exp
+
+    select = expr
+    while isinstance(select, exp.SetOperation):
+        select = select.this
+    if isinstance(select, exp.Subquery):
+        select = select.unnest()
+    if not isinstance(select, exp.Select):
+        return expr
+    projections = select.expressions
+    if not any(not isinstance(p, exp.Alias | exp.Column | exp.Star) for p in projections):
+        return expr
+    expr = expr.copy()
+    select = expr
+    while isinstance(select, exp.SetOperation):
+        select = select.this
+    if isinstance(select, exp.Subquery):
+        select = select.unnest()
+    select.set(
+        "expressions",
+        [
+            p if isinstance(p, exp.Alias | exp.Column | exp.Star) or (
+                isinstance(p, exp.Dot) and isinstance(p.expression, exp.Star)
+            ) else exp.alias_(p, f"_col{i}")
+            for i, p in enumerate(select.expressions)
+        ],
+    )
+    return expr
 
 
 def _safe_type(dtype: str) -> Any:
