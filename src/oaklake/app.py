@@ -12,6 +12,8 @@ if TYPE_CHECKING:
     from oaklake.engine.result import Result
     from oaklake.engine.session import Engine
     from oaklake.engine.tables import TableHandle
+    from oaklake.quality.ast import Ruleset
+    from oaklake.quality.results import DqResult
 
 
 class Lake:
@@ -46,6 +48,79 @@ class Lake:
     def sql_script(self, text: str) -> list[Result]:
         """Run several statements; return every result (stops at the first error)."""
         return self.engine.execute_script(text)
+
+    # -- data quality (oaklake dq …) -----------------------------------------------------
+    def dq_run(
+        self,
+        rules: str | os.PathLike[str] | None = None,
+        *,
+        table: str | None = None,
+        version: int | str | None = None,
+        sql: str | None = None,
+        file: str | os.PathLike[str] | None = None,
+        refs: Any = None,
+        context: str = "default",
+        composite: str = "dataset",
+        row_level: str | os.PathLike[str] | None = None,
+        notify: bool = True,
+        now: Any = None,
+    ) -> DqResult:
+        """Check a table, query or file against DQDL ``rules`` (text or a path; a table's
+        attached ruleset when omitted); the run is recorded in ``oaklake_system``."""
+        from oaklake.quality.run import dq_run
+
+        return dq_run(self, rules, table=table, version=version, sql=sql, file=file, refs=refs,
+                      context=context, composite=composite, row_level=row_level, notify=notify,
+                      now=now)
+
+    def dq_recommend(
+        self,
+        *,
+        table: str | None = None,
+        version: int | str | None = None,
+        sql: str | None = None,
+        file: str | os.PathLike[str] | None = None,
+        output: str | os.PathLike[str] | None = None,
+    ) -> str:
+        """A DQDL ruleset recommended from the data's profile (written to ``output`` if given)."""
+        from oaklake.quality.run import dq_recommend
+
+        return dq_recommend(self, table=table, version=version, sql=sql, file=file, output=output)
+
+    def dq_history(self, table: str, *, limit: int | None = None) -> Result:
+        """The recorded quality runs of a table (or another dataset name), newest first."""
+        from oaklake.quality.run import dq_history
+
+        result: Result = dq_history(self, table, limit=limit)
+        return result
+
+    def dq_attach(self, table: str, ruleset: str | os.PathLike[str]) -> Ruleset:
+        """Validate a ruleset (text or path) and make it the table's default."""
+        from oaklake.quality.run import dq_attach
+
+        return dq_attach(self, table, ruleset)
+
+    def dq_ruleset(self, table: str) -> str | None:
+        """The ruleset text attached to a table, or None."""
+        from oaklake.quality.run import dq_ruleset
+
+        return dq_ruleset(self, table)
+
+    def dq_annotate(
+        self,
+        dataset: str,
+        metric: str,
+        *,
+        include: bool,
+        run_id: str | None = None,
+        at: Any = None,
+        context: str = "default",
+    ) -> int:
+        """Include or exclude a recorded metric value from history (dynamic rules, anomalies)."""
+        from oaklake.quality.run import dq_annotate
+
+        return dq_annotate(self, dataset, metric, include=include, run_id=run_id, at=at,
+                           context=context)
 
     def close(self) -> None:
         if self._engine is not None:

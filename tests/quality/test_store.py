@@ -43,8 +43,9 @@ def store(lake: Lake) -> MetricStore:
 
 def record_days(store: MetricStore, counts: list[int], **kw: str) -> list[str]:
     return [
-        store.record(a_run(n, **kw), ruleset_text="Rules = [ RowCount > 10 ]",
-                     at=DAY0 + dt.timedelta(days=i))
+        store.record(
+            a_run(n, **kw), ruleset_text="Rules = [ RowCount > 10 ]", at=DAY0 + dt.timedelta(days=i)
+        )
         for i, n in enumerate(counts)
     ]
 
@@ -70,13 +71,18 @@ def test_a_run_is_queryable_with_sql(lake: Lake, store: MetricStore):
     assert row["started_at"] == DAY0.replace(tzinfo=None)  # UTC, stored without a zone
     assert row["score"] == pytest.approx(1 / 3)
     assert (row["rules_total"], row["rules_passed"], row["rules_failed"], row["rules_error"]) == (
-        3, 1, 1, 1)
+        3,
+        1,
+        1,
+        1,
+    )
     assert row["rows_processed"] == 100
     assert row["ruleset_hash"] == ruleset_hash("Rules = [ RowCount > 10 ]")
 
     metrics = lake.sql(
         f"SELECT rule, analyzer, metric, value, ordinal, included FROM {SCHEMA}.dq_metrics "
-        "ORDER BY rule NULLS LAST, ordinal").rows
+        "ORDER BY rule NULLS LAST, ordinal"
+    ).rows
     assert metrics == [
         ('IsPrimaryKey "id"', None, "Column.id.Uniqueness", 0.9, 0, True),
         ('IsPrimaryKey "id"', None, "Column.id.Completeness", 1.0, 1, True),
@@ -85,11 +91,16 @@ def test_a_run_is_queryable_with_sql(lake: Lake, store: MetricStore):
     ]
     results = lake.sql(
         f"SELECT rule, outcome, failure_reason, labels['team'] AS team FROM "
-        f"{SCHEMA}.dq_rule_results ORDER BY rule").rows
+        f"{SCHEMA}.dq_rule_results ORDER BY rule"
+    ).rows
     assert results == [
         ('Completeness "x" > 0.5', "Error", "column x does not exist", None),
-        ('IsPrimaryKey "id"', "Failed", "Value: 0.9 does not meet the constraint requirement!",
-         None),
+        (
+            'IsPrimaryKey "id"',
+            "Failed",
+            "Value: 0.9 does not meet the constraint requirement!",
+            None,
+        ),
         ("RowCount > 10", "Passed", None, "ops"),
     ]
 
@@ -102,8 +113,14 @@ def test_one_commit_per_table_per_run(lake: Lake, store: MetricStore):
     store.record(result)
     after = {n: len(lake.table(f"{SCHEMA}.{n}").iceberg.snapshots()) for n in TABLES}
     grown = {n: after[n] - before[n] for n in TABLES}
-    assert grown == {"dq_runs": 1, "dq_rule_results": 1, "dq_metrics": 1, "dq_observations": 1,
-                     "dq_annotations": 0, "dq_rulesets": 0}
+    assert grown == {
+        "dq_runs": 1,
+        "dq_rule_results": 1,
+        "dq_metrics": 1,
+        "dq_observations": 1,
+        "dq_annotations": 0,
+        "dq_rulesets": 0,
+    }
     obs = lake.sql(f"SELECT metric, actual, expected, lower, upper FROM {SCHEMA}.dq_observations")
     assert obs.rows == [(ROWCOUNT, 120.0, 100.0, 90.0, 110.0)]
 
@@ -140,6 +157,32 @@ def test_points_are_oldest_first_one_per_run(store: MetricStore):
     assert store.points("default.orders", "default", "Column.nope.Mean") == []
 
 
+def test_a_point_prefers_unfiltered_reports_of_the_metric(store: MetricStore):
+    completeness = "Column.email.Completeness"
+    for day, (filtered, full) in enumerate([(0.5, 0.9), (0.4, 0.8)]):
+        run = DqResult(
+            dataset="default.orders",
+            context="default",
+            rules=[
+                RuleResult(
+                    'Completeness "email" > 0.1 where "id > 1"',
+                    "Passed",
+                    None,
+                    {completeness: filtered},
+                ),
+                RuleResult(
+                    'DetectAnomalies "Completeness" "email"', "Passed", None, {completeness: full}
+                ),
+            ],
+        )
+        store.record(run, at=DAY0 + dt.timedelta(days=day))
+    assert [p.value for p in store.points("default.orders", "default", completeness)] == [0.9, 0.8]
+    # The filtered rule's own history is still its own.
+    assert store.values(
+        "default.orders", "default", 'Completeness "email" > 0.1 where "id > 1"', 5
+    ) == [0.4, 0.5]
+
+
 def test_exclude_and_include_annotations(store: MetricStore):
     ids = record_days(store, [100, 110, 5, 120])
     assert store.annotate("default.orders", ROWCOUNT, run_id=ids[2], include=False) == 1
@@ -151,8 +194,10 @@ def test_exclude_and_include_annotations(store: MetricStore):
     # Other metrics of that run are untouched.
     assert store.values("default.orders", "default", 'IsPrimaryKey "id"', 4) == [0.9] * 4
     # The latest annotation wins: include it again, by time this time.
-    assert store.annotate("default.orders", ROWCOUNT, at=DAY0 + dt.timedelta(days=2),
-                          include=True) == 1
+    assert (
+        store.annotate("default.orders", ROWCOUNT, at=DAY0 + dt.timedelta(days=2), include=True)
+        == 1
+    )
     assert [p.included for p in store.points("default.orders", "default", ROWCOUNT)] == [True] * 4
 
 
@@ -161,9 +206,10 @@ def test_annotations_apply_per_context(store: MetricStore):
     record_days(store, [100, 110], context="nightly")
     store.annotate("default.orders", ROWCOUNT, run_id=ids[0], include=False)
     assert [p.included for p in store.points("default.orders", "default", ROWCOUNT)] == [
-        False, True]
-    assert [p.included for p in store.points("default.orders", "nightly", ROWCOUNT)] == [
-        True, True]
+        False,
+        True,
+    ]
+    assert [p.included for p in store.points("default.orders", "nightly", ROWCOUNT)] == [True, True]
 
 
 def test_annotation_mistakes(store: MetricStore):
@@ -188,7 +234,7 @@ def test_attached_rulesets_latest_wins(store: MetricStore):
     assert store.ruleset("default.orders") is None
     store.attach("default.orders", "Rules = [ RowCount > 0 ]")
     store.attach("default.orders", "Rules = [ RowCount > 5 ]")
-    store.attach("default.other", "Rules = [ IsComplete \"id\" ]")
+    store.attach("default.other", 'Rules = [ IsComplete "id" ]')
     assert store.ruleset("default.orders") == "Rules = [ RowCount > 5 ]"
     assert store.ruleset("default.other") == 'Rules = [ IsComplete "id" ]'
     store.attach("default.orders", None)  # detach

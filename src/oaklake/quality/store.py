@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
     from oaklake.app import Lake
     from oaklake.quality.anomaly import Point
-    from oaklake.quality.results import DqResult
+    from oaklake.quality.results import DqResult, ObservationResult
 
 SCHEMA = "oaklake_system"
 
@@ -44,6 +44,7 @@ TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("rules_error", "int"),
         ("rows_processed", "bigint"),
         ("observations", "int"),
+        ("anomalies", "int"),
         ("ruleset_hash", "string"),
         ("dataset_kind", "string"),
         ("snapshot_id", "bigint"),
@@ -81,6 +82,7 @@ TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("expected", "double"),
         ("lower", "double"),
         ("upper", "double"),
+        ("is_anomaly", "boolean"),
         ("at", "timestamp"),
     ),
     "dq_annotations": (
@@ -118,6 +120,13 @@ def _naive(value: dt.datetime) -> dt.datetime:
     return utc(value).replace(tzinfo=None)
 
 
+def is_anomaly(observation: ObservationResult) -> bool:
+    """An observation is an anomaly when the actual value fell outside its expected band (the
+    evaluator also reports in-band observations, so a run shows what it compared against)."""
+    o = observation
+    return bool(o.actual < o.lower or o.actual > o.upper)
+
+
 def ruleset_hash(text: str) -> str:
     """A short fingerprint of a ruleset's text: which rules a run evaluated."""
     return hashlib.sha256(text.strip().encode("utf-8")).hexdigest()[:16]
@@ -126,6 +135,11 @@ def ruleset_hash(text: str) -> str:
 def new_run_id(at: dt.datetime) -> str:
     """Sortable by time, unique without coordination: ``dq-20240601T120000123456-1a2b3c4d``."""
     return f"dq-{utc(at):%Y%m%dT%H%M%S%f}-{secrets.token_hex(4)}"
+
+
+# Which report of a metric stands for the run (see MetricStore.points).
+_PREFERENCE = """CASE WHEN rule IS NULL THEN 0 WHEN rule LIKE 'DetectAnomalies %' THEN 1
+    WHEN rule NOT LIKE '% where "%' THEN 2 ELSE 3 END"""
 
 
 class MetricStore:
@@ -238,6 +252,7 @@ class MetricStore:
                 "expected": _float(o.expected),
                 "lower": _float(o.lower),
                 "upper": _float(o.upper),
+                "is_anomaly": is_anomaly(o),
                 "at": when,
             }
             for o in result.observations
@@ -256,6 +271,7 @@ class MetricStore:
             "rules_error": counts["Error"],
             "rows_processed": int(result.rows_processed),
             "observations": len(observations),
+            "anomalies": sum(is_anomaly(o) for o in result.observations),
             "ruleset_hash": ruleset_hash(ruleset_text) if ruleset_text else None,
             "dataset_kind": dataset_kind,
             "snapshot_id": snapshot_id,
@@ -279,15 +295,18 @@ class MetricStore:
         return [float(r[0]) for r in rows]
 
     def points(self, dataset: str, context: str, metric: str) -> list[Point]:
-        """Every earlier value of ``metric``, oldest first, one per run (a run that reports the
-        metric twice, say a rule and an analyzer, counts once), with its inclusion flag."""
+        """Every earlier value of ``metric``, oldest first, one per run, with its inclusion flag.
+
+        A run may report a metric more than once (an analyzer, DetectAnomalies, a rule with a
+        ``where`` filter that measured fewer rows): the point is the first of, in this order, an
+        analyzer's, DetectAnomalies', an unfiltered rule's, any rule's value."""
         from oaklake.quality.anomaly import Point
 
         rows = self._query(f"""
             {self._effective(dataset, context, f"m.metric = {lit(metric)}")},
             per_run AS (
                 SELECT at, value, included, run_id, row_number() OVER (
-                    PARTITION BY run_id ORDER BY (rule IS NULL) DESC, ordinal, rule) AS n
+                    PARTITION BY run_id ORDER BY {_PREFERENCE}, ordinal, rule) AS n
                 FROM effective WHERE value IS NOT NULL)
             SELECT at, value, included FROM per_run WHERE n = 1 ORDER BY at, run_id""")
         return [Point(utc(r[0]), float(r[1]), bool(r[2])) for r in rows]
@@ -435,8 +454,8 @@ def _float(value: Any) -> float | None:
 _TYPES: dict[str, Any] = {}
 
 
-def _arrow(name: str, rows: list[dict[str, Any]]) -> pa.Table:
-    """Rows as an Arrow table typed like the system table (so all-NULL columns still append)."""
+def arrow_schema(name: str) -> pa.Schema:
+    """The Arrow schema of a system table (what rows are built with before appending)."""
     import pyarrow as pa
 
     if not _TYPES:
@@ -452,6 +471,14 @@ def _arrow(name: str, rows: list[dict[str, Any]]) -> pa.Table:
         for table, columns in TABLES.items():
             _TYPES[table] = pa.schema([pa.field(col, simple[dtype]) for col, dtype in columns])
     schema: pa.Schema = _TYPES[name]
+    return schema
+
+
+def _arrow(name: str, rows: list[dict[str, Any]]) -> pa.Table:
+    """Rows as an Arrow table typed like the system table (so all-NULL columns still append)."""
+    import pyarrow as pa
+
+    schema = arrow_schema(name)
     return pa.Table.from_pylist(
         [{f.name: r.get(f.name) for f in schema} for r in rows], schema=schema
     )
