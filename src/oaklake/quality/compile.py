@@ -36,7 +36,6 @@ from oaklake.quality.ast import (
     Composite,
     Condition,
     Date,
-    Duration,
     InList,
     Keyword,
     Matches,
@@ -629,13 +628,6 @@ def number_sql(operand: Operand) -> str:
     if math.isnan(value) or math.isinf(value):
         raise RuleError(f"{value} cannot be compared")
     return repr(value)
-
-
-def seconds_sql(operand: Operand) -> str:
-    if isinstance(operand, Duration):
-        factor = {"days": 86400, "hours": 3600, "minutes": 60}[operand.unit]
-        return str(operand.amount * factor)
-    raise RuleError("DataFreshness compares ages with durations: <= 24 hours")
 
 
 def text_sql(operand: Operand) -> str:

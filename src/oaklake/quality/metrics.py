@@ -9,6 +9,7 @@ DetectAnomalies, which reuse the others. Metric keys are Glue's (``Column.<c>.Co
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 from collections.abc import Callable, Mapping
@@ -18,8 +19,10 @@ from oaklake.errors import did_you_mean
 from oaklake.quality.ast import (
     Between,
     Compare,
+    CompareOp,
     Condition,
     Date,
+    Duration,
     InList,
     Keyword,
     Matches,
@@ -51,7 +54,6 @@ from oaklake.quality.compile import (
     number_sql,
     ratio,
     row_outcome,
-    seconds_sql,
     text_literal,
     text_sql,
     timestamp_literal,
@@ -490,11 +492,36 @@ def data_freshness(c: Compiler, rule: Rule) -> Measure:
     where = c.where(rule)
     q = ident(col)
     cls = type_class(c.ctype(col))
-    ts = f"CAST({q} AS TIMESTAMP)" if cls == "temporal" else f"TRY_CAST({q} AS TIMESTAMP)"
-    age = f"(epoch({timestamp_literal(c.now)}) - epoch({ts}))"
+    if c.ctype(col).upper() == "TIMESTAMP":
+        ts = q
+    elif cls == "temporal":
+        ts = f"CAST({q} AS TIMESTAMP)"
+    else:
+        ts = f"TRY_CAST({q} AS TIMESTAMP)"
     assert rule.condition is not None
-    predicate = condition_sql(rule.condition, age, f"{q} IS NULL", seconds_sql, null_passes=False)
+    # An age compared with a duration is the timestamp compared with now - duration; comparing
+    # the column with constants is cheaper per row and reads the same on every engine.
+    condition = _ages_as_moments(rule.condition)
+
+    def moment(operand: Operand) -> str:
+        if not isinstance(operand, Duration):
+            raise RuleError("DataFreshness compares ages with durations: <= 24 hours")
+        return timestamp_literal(c.now - dt.timedelta(**{operand.unit: operand.amount}))
+
+    predicate = condition_sql(condition, ts, f"{q} IS NULL", moment, null_passes=False)
     return c.rows(rule, f"Column.{name}.DataFreshness.Compliance", predicate, None, where)
+
+
+_FLIPPED: dict[str, CompareOp] = {">": "<", ">=": "<=", "<": ">", "<=": ">=", "=": "=", "!=": "!="}
+
+
+def _ages_as_moments(condition: Condition) -> Condition:
+    """``age <= 24 hours`` is ``value >= now - 24 hours``: flip orderings, swap between bounds."""
+    if isinstance(condition, Compare):
+        return replace(condition, op=_FLIPPED[condition.op])
+    if isinstance(condition, Between):
+        return replace(condition, low=condition.high, high=condition.low)
+    return condition
 
 
 def column_data_type(c: Compiler, rule: Rule) -> Measure:
