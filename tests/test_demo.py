@@ -102,3 +102,15 @@ def test_cli_demo_into_an_existing_workspace_is_a_clean_error(tmp_path):
     res = CliRunner().invoke(app, ["demo", str(tmp_path)])
     assert res.exit_code == 2
     assert res.stderr.startswith("ALREADY_EXISTS: ")
+
+
+def test_the_quality_gate_keeps_the_bad_file_out(demo):
+    folder, facts = demo
+    assert facts["gate_scores"]["orders_1"] == 1.0
+    assert facts["gate_scores"]["orders_2"] == 1.0
+    assert facts["gate_scores"]["orders_bad"] < 1.0
+    assert facts["recommended_rules"] > 5
+    with oaklake.connect(folder) as lake:
+        # nothing of the bad batch (ids 9_000_000+) reached the table
+        assert lake.sql("SELECT count(*) FROM shop.orders WHERE order_id >= 9000000").scalar() == 0
+        assert lake.dq_ruleset("shop.orders") is not None

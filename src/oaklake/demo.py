@@ -15,6 +15,20 @@ from pathlib import Path
 from typing import Any
 
 CATEGORIES = ["books", "garden", "kitchen", "toys", "sports", "music"]
+
+# The gate every orders file passes before it reaches shop.orders (AWS Glue Data Quality's DQDL).
+ORDERS_RULESET = """
+Rules = [
+    RowCount > 0,
+    IsComplete "order_id",
+    IsUnique "order_id",
+    IsComplete "customer_id",
+    ColumnValues "category" in ["books", "garden", "kitchen", "toys", "sports", "music"],
+    ColumnValues "quantity" between 0 and 6,
+    ColumnValues "price" > 0,
+    (Completeness "price" > 0.99) and (Mean "price" between 10 and 100)
+]
+"""
 COUNTRIES = ["DE", "FR", "NL", "SE", "ES", "IT"]
 
 
@@ -45,6 +59,14 @@ def write_sample_data(folder: Path, *, customers: int = 500, orders: int = 20_00
                 cat = rng.choices(CATEGORIES, weights=[6, 2, 3, 4, 2, 1])[0]
                 w.writerow([oid, cust, ts.strftime("%Y-%m-%d %H:%M:%S"), cat,
                             rng.randint(1, 5), f"{rng.uniform(2, 120):.2f}"])
+    bad = folder / "orders_bad.csv"
+    paths["orders_bad"] = bad
+    with bad.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["order_id", "customer_id", "order_ts", "category", "quantity", "price"])
+        for i in range(100):  # a broken export: duplicated ids, an unknown category, refunds
+            w.writerow([9_000_000 + i // 2, i + 1, "2025-03-31 10:00:00",
+                        "gadgets" if i % 10 == 0 else "books", 1, f"{-5 if i % 7 == 0 else 12}.00"])
     fixes = folder / "order_fixes.csv"
     paths["fixes"] = fixes
     with fixes.open("w", newline="") as f:
@@ -95,11 +117,31 @@ def run_demo(path: Path | None = None, *, quiet: bool = False) -> dict[str, Any]
           category string COMMENT 'product category', quantity int, price decimal(10,2))
         PARTITIONED BY (month(order_ts), bucket(8, customer_id))
         TBLPROPERTIES ('table_type' = 'ICEBERG', 'write_compression' = 'zstd')""")
-    first = show(f"INSERT INTO shop.orders SELECT * FROM read_csv('{files['orders_1']}')")
-    facts["first_snapshot"] = first.snapshot_id
-    show(f"INSERT INTO shop.orders SELECT * FROM read_csv('{files['orders_2']}')")
+    step("3. the quality gate: DQDL rules checked on each file before it is committed")
+    lake.dq_attach("shop.orders", ORDERS_RULESET)
+    console.print("[cyan]ruleset attached to shop.orders:[/cyan]\n" + ORDERS_RULESET.strip())
+    gate: dict[str, float] = {}
+    snapshots: list[int | None] = []
+    for batch in ("orders_1", "orders_2", "orders_bad"):
+        check = lake.dq_run(ORDERS_RULESET, file=files[batch], context="demo-gate", notify=False)
+        gate[batch] = check.score
+        failed = [r for r in check.rules if r.outcome != "Passed"]
+        verdict = "[green]passed[/green]" if check.passed else "[red]failed[/red]"
+        console.print(f"{files[batch].name}: score {check.score:.0%} {verdict}")
+        for r in failed:
+            console.print(f"  [red]{r.outcome}[/red] {r.rule}: {r.failure_reason}")
+        if check.passed:
+            loaded = show(f"INSERT INTO shop.orders SELECT * FROM read_csv('{files[batch]}')")
+            snapshots.append(loaded.snapshot_id)
+        else:
+            console.print(f"  {files[batch].name} was NOT loaded (the ingest issue adds quarantine)")
+    facts["gate_scores"] = gate
+    facts["first_snapshot"] = snapshots[0]
+    recommended = lake.dq_recommend(table="shop.customers")
+    facts["recommended_rules"] = sum(1 for line in recommended.splitlines() if line.startswith("    "))
+    console.print("[cyan]rules recommended from shop.customers' data:[/cyan]\n" + recommended)
 
-    step("3. query with Athena SQL")
+    step("4. query with Athena SQL")
     top = show("""SELECT o.category, c.country, count(*) AS orders,
                sum(o.quantity * o.price) AS revenue,
                approx_distinct(o.customer_id) AS customers
@@ -113,12 +155,12 @@ def run_demo(path: Path | None = None, *, quiet: bool = False) -> dict[str, Any]
         SELECT month, revenue, revenue - lag(revenue) OVER (ORDER BY month) AS change
         FROM monthly ORDER BY month""")
 
-    step("4. partition pruning, visible in EXPLAIN")
+    step("5. partition pruning, visible in EXPLAIN")
     plan = show("""EXPLAIN SELECT count(*) FROM shop.orders
         WHERE order_ts < TIMESTAMP '2025-01-15 00:00:00' AND customer_id = 3""")
     facts["explain_first_line"] = plan.rows[0][0]
 
-    step("5. time travel and metadata tables")
+    step("6. time travel and metadata tables")
     now = lake.sql("SELECT count(*) FROM shop.orders").scalar()
     then = show(f"SELECT count(*) AS orders_then FROM shop.orders "
                 f"FOR VERSION AS OF {facts['first_snapshot']}").scalar()
@@ -127,7 +169,7 @@ def run_demo(path: Path | None = None, *, quiet: bool = False) -> dict[str, Any]
          'FROM shop."orders$snapshots" ORDER BY committed_at')
     show('SELECT count(*) AS partitions, sum(record_count) AS records FROM shop."orders$partitions"')
 
-    step("6. change data: UPDATE, MERGE and DELETE, one atomic snapshot each")
+    step("7. change data: UPDATE, MERGE and DELETE, one atomic snapshot each")
     before_change = lake.sql(
         "SELECT snapshot_id FROM shop.\"orders$snapshots\" ORDER BY committed_at DESC LIMIT 1"
     ).scalar()
@@ -156,7 +198,7 @@ def run_demo(path: Path | None = None, *, quiet: bool = False) -> dict[str, Any]
     optimized = show("OPTIMIZE shop.orders REWRITE DATA USING BIN_PACK")
     facts["optimize"] = dict(optimized.rows)
 
-    step("7. schema evolution without rewriting data")
+    step("8. schema evolution without rewriting data")
     show("ALTER TABLE shop.orders ADD COLUMNS (channel string)")
     show("ALTER TABLE shop.orders CHANGE COLUMN quantity qty bigint")
     evolved = show("SELECT order_id, qty, channel FROM shop.orders ORDER BY order_id LIMIT 3")
