@@ -226,6 +226,11 @@ def demo(path: Path | None) -> None:
         raise fail(e) from None
 
 
+from oaklake.cli.dq import dq as _dq  # noqa: E402 - registers `oaklake dq …`
+
+app.add_command(_dq)
+
+
 def main() -> None:
     try:
         app(standalone_mode=True)

@@ -27,7 +27,6 @@ if TYPE_CHECKING:
 
     from oaklake.app import Lake
     from oaklake.quality.ast import Ruleset
-    from oaklake.quality.history import MetricHistory
     from oaklake.quality.results import DqResult
 
 log = logging.getLogger("oaklake.quality")
@@ -280,34 +279,6 @@ def _create_like(lake: Lake, schema: str, table: str, rows: pa.Table) -> None:
 
 
 # -- the run --------------------------------------------------------------------------------
-def _evaluate(
-    lake: Lake,
-    ruleset: Ruleset,
-    dataset: Dataset,
-    *,
-    refs: dict[str, Dataset],
-    context: str,
-    composite: str,
-    row_level: bool,
-    history: MetricHistory,
-    now: dt.datetime | None,
-) -> DqResult:
-    from oaklake.quality.evaluate import evaluate
-
-    result: DqResult = evaluate(
-        lake.engine,
-        ruleset,
-        dataset,
-        refs=refs,
-        context=context,
-        composite=composite,
-        row_level=row_level,
-        history=history,
-        now=now,
-    )
-    return result
-
-
 def run_quality(
     lake: Lake,
     ruleset_text: str,
@@ -334,13 +305,15 @@ def run_quality(
     bound_refs = refs_of(lake, refs)
     target = row_level_target(lake, row_level_out) if row_level_out is not None else None
     store = MetricStore(lake)
-    result = _evaluate(
-        lake,
+    from oaklake.quality.evaluate import evaluate
+
+    result = evaluate(
+        lake.engine,
         ruleset,
         dataset,
         refs=bound_refs,
         context=context,
-        composite=composite,
+        composite="row" if composite == "row" else "dataset",
         row_level=target is not None,
         history=store,
         now=now,
@@ -466,7 +439,9 @@ def dq_run(
             )
             raise InvalidInput(
                 f"no rules to run: {where}",
-                hint="pass --rules FILE, or attach one: oaklake dq attach DB.TABLE FILE",
+                hint="pass --rules FILE, or attach one: oaklake dq attach "
+                + (dataset.name if dataset.kind == "table" else "DB.TABLE")
+                + " FILE",
             )
         text = attached
     return run_quality(

@@ -425,6 +425,7 @@ class MetricStore:
         "rules_error",
         "rows_processed",
         "observations",
+        "anomalies",
     )
 
     def history_sql(self, dataset: str, limit: int | None = None) -> str:
