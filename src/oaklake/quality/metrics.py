@@ -509,7 +509,8 @@ def data_freshness(c: Compiler, rule: Rule) -> Measure:
         return timestamp_literal(c.now - dt.timedelta(**{operand.unit: operand.amount}))
 
     predicate = condition_sql(condition, ts, f"{q} IS NULL", moment, null_passes=False)
-    return c.rows(rule, f"Column.{name}.DataFreshness.Compliance", predicate, None, where)
+    key = f"Column.{name}.DataFreshness.Compliance"
+    return c.rows(rule, key, predicate, col, where, null_pass=False)
 
 
 _FLIPPED: dict[str, CompareOp] = {">": "<", ">=": "<=", "<": ">", "<=": ">=", "=": "=", "!=": "!="}
@@ -545,7 +546,8 @@ def column_data_type(c: Compiler, rule: Rule) -> Measure:
         predicate = f"NOT ({tests})" if condition.negated else f"({tests})"
     else:
         raise RuleError("ColumnDataType takes =, !=, in or not in")
-    return c.rows(rule, f"Column.{name}.ColumnDataType.Compliance", predicate, None, where)
+    key = f"Column.{name}.ColumnDataType.Compliance"
+    return c.rows(rule, key, predicate, col, where, null_pass=null_passes(condition))
 
 
 def _castable(c: Compiler, q: str, type_name: str, tags: Mapping[str, str]) -> str:

@@ -19,15 +19,16 @@ SELECT
   max(length(coalesce("name", ''))) AS m17,
   count(*) FILTER (WHERE coalesce(length(coalesce("name", '')) <= 5, false)) AS m18,
   count(*) FILTER (WHERE coalesce("joined" >= TIMESTAMP '2024-05-03 00:00:00.000000', false)) AS m19,
-  count(*) FILTER (WHERE TRY_CAST("code" AS INTEGER) IS NOT NULL) AS m20,
-  corr("id", "age") AS m21,
-  quantile_cont("age", 0.75) - quantile_cont("age", 0.25) AS m22,
-  count(*) FILTER (WHERE coalesce("joined" > TIMESTAMP '2024-05-26 00:00:00.000000', false)) AS m23,
-  count("joined") AS m24,
-  count(*) FILTER (WHERE coalesce("age" > 30, false)) AS m25,
-  min("score") AS m26,
-  count(*) FILTER (WHERE coalesce("score" > 1, false)) AS m27,
-  count("score") AS m28
+  count("joined") AS m20,
+  count(*) FILTER (WHERE TRY_CAST("code" AS INTEGER) IS NOT NULL) AS m21,
+  count("code") AS m22,
+  corr("id", "age") AS m23,
+  quantile_cont("age", 0.75) - quantile_cont("age", 0.25) AS m24,
+  count(*) FILTER (WHERE coalesce("joined" > TIMESTAMP '2024-05-26 00:00:00.000000', false)) AS m25,
+  count(*) FILTER (WHERE coalesce("age" > 30, false)) AS m26,
+  min("score") AS m27,
+  count(*) FILTER (WHERE coalesce("score" > 1, false)) AS m28,
+  count("score") AS m29
 FROM "primary";
 
 SELECT

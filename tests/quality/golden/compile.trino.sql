@@ -32,19 +32,20 @@ SELECT
     COALESCE(LENGTH(COALESCE("name", '')) <= 5, FALSE)) AS m18,
   COUNT(*) FILTER(WHERE
     COALESCE("joined" >= CAST('2024-05-03 00:00:00.000000' AS TIMESTAMP), FALSE)) AS m19,
+  COUNT("joined") AS m20,
   COUNT(*) FILTER(WHERE
-    NOT TRY_CAST("code" AS INTEGER) IS NULL) AS m20,
-  CORR("id", "age") AS m21,
-  APPROX_PERCENTILE("age", 0.75) - APPROX_PERCENTILE("age", 0.25) AS m22,
+    NOT TRY_CAST("code" AS INTEGER) IS NULL) AS m21,
+  COUNT("code") AS m22,
+  CORR("id", "age") AS m23,
+  APPROX_PERCENTILE("age", 0.75) - APPROX_PERCENTILE("age", 0.25) AS m24,
   COUNT(*) FILTER(WHERE
-    COALESCE("joined" > CAST('2024-05-26 00:00:00.000000' AS TIMESTAMP), FALSE)) AS m23,
-  COUNT("joined") AS m24,
+    COALESCE("joined" > CAST('2024-05-26 00:00:00.000000' AS TIMESTAMP), FALSE)) AS m25,
   COUNT(*) FILTER(WHERE
-    COALESCE("age" > 30, FALSE)) AS m25,
-  MIN("score") AS m26,
+    COALESCE("age" > 30, FALSE)) AS m26,
+  MIN("score") AS m27,
   COUNT(*) FILTER(WHERE
-    COALESCE("score" > 1, FALSE)) AS m27,
-  COUNT("score") AS m28
+    COALESCE("score" > 1, FALSE)) AS m28,
+  COUNT("score") AS m29
 FROM "primary";
 
 SELECT
