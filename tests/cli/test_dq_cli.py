@@ -397,3 +397,13 @@ def test_failures_are_announced_unless_no_notify(
     assert cli("dq", "run", "-r", rules, "-t", "orders", "-w", ws).exit_code == 1
     assert [e["kind"] for e in hook.events] == ["quality.failed"]
     assert hook.events[0]["title"] == "default.orders: 1 of 2 rules failed"
+
+
+def test_every_dq_command_and_json_key_is_documented():
+    from oaklake.cli.dq import dq
+
+    page = (Path(__file__).resolve().parents[2] / "docs" / "dqdl.md").read_text("utf-8")
+    for name in dq.commands:
+        assert f"oaklake dq {name}" in page, name
+    for key in RESULT_KEYS | RULE_KEYS | ANALYZER_KEYS | OBSERVATION_KEYS:
+        assert f'"{key}"' in page, key

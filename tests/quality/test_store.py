@@ -253,3 +253,15 @@ def test_run_ids_sort_by_time():
     late = new_run_id(DAY0 + dt.timedelta(microseconds=1))
     assert early.startswith("dq-20240601T060000000000-") and early < late
     assert new_run_id(DAY0) != new_run_id(DAY0)
+
+
+def test_docs_list_every_system_table_column():
+    import re
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parents[2] / "docs" / "dqdl.md").read_text("utf-8")
+    for name, columns in TABLES.items():
+        row = re.search(rf"^\| `{name}` \|(.*)$", page, re.M)
+        assert row, f"docs/dqdl.md has no row for {name}"
+        missing = [col for col, _ in columns if f"`{col}`" not in row[1]]
+        assert not missing, f"docs/dqdl.md: {name} lacks {missing}"

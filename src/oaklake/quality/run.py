@@ -237,10 +237,21 @@ def write_row_level(lake: Lake, rows: pa.Table, target: RowLevelTarget, run_id: 
                 if target.format == "parquet"
                 else ("FORMAT csv, HEADER true" if target.format == "csv" else "FORMAT json")
             )
+            columns = "*"
+            if target.format == "csv":  # lists and structs as JSON text: unambiguous in a cell
+                nested = (pa.types.is_nested(f.type) for f in rows.schema)
+                columns = ", ".join(
+                    f"to_json({q})::VARCHAR AS {q}" if is_nested else q
+                    for q, is_nested in zip(
+                        ('"' + c.replace('"', '""') + '"' for c in rows.column_names),
+                        nested,
+                        strict=True,
+                    )
+                )
             path = target.where.replace("'", "''")
             engine._duck(
                 lambda: engine.con.execute(
-                    f"COPY (SELECT * FROM \"{name}\") TO '{path}' ({options})"
+                    f"COPY (SELECT {columns} FROM \"{name}\") TO '{path}' ({options})"
                 )
             )
         finally:
