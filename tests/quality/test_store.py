@@ -265,3 +265,15 @@ def test_docs_list_every_system_table_column():
         assert row, f"docs/dqdl.md has no row for {name}"
         missing = [col for col, _ in columns if f"`{col}`" not in row[1]]
         assert not missing, f"docs/dqdl.md: {name} lacks {missing}"
+
+
+def test_tables_of_an_older_version_gain_the_new_columns(lake: Lake, store: MetricStore):
+    store.record(a_run(100), at=DAY0)
+    lake.sql(f"ALTER TABLE {SCHEMA}.dq_runs DROP COLUMN anomalies")  # as an older oaklake made it
+    later = MetricStore(lake)
+    assert later.values("default.orders", "default", "RowCount > 10", 1) == [100]
+    later.record(a_run(110), at=DAY0 + dt.timedelta(days=1))
+    assert lake.sql(f"SELECT anomalies FROM {SCHEMA}.dq_runs ORDER BY started_at").rows == [
+        (None,),
+        (0,),
+    ]

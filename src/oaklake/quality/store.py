@@ -154,7 +154,8 @@ class MetricStore:
 
     # -- tables ---------------------------------------------------------------------------
     def ensure_tables(self) -> None:
-        """Create the schema and every missing table (first use in a workspace)."""
+        """Create the schema and every missing table (first use in a workspace), and add the
+        columns a newer oaklake knows to tables an older one created (columns are only added)."""
         if self._ready:
             return
         catalog = self.lake.catalog
@@ -163,6 +164,11 @@ class MetricStore:
             if not catalog.table_exists(SCHEMA, name):
                 ddl = ", ".join(f"{col} {dtype}" for col, dtype in columns)
                 self.lake.sql(f"CREATE TABLE IF NOT EXISTS {SCHEMA}.{name} ({ddl})")
+                continue
+            have = set(self.lake.table(f"{SCHEMA}.{name}").columns)
+            missing = ", ".join(f"{col} {dtype}" for col, dtype in columns if col not in have)
+            if missing:
+                self.lake.sql(f"ALTER TABLE {SCHEMA}.{name} ADD COLUMNS ({missing})")
         self._ready = True
 
     def _exists(self) -> bool:
@@ -170,7 +176,10 @@ class MetricStore:
         if self._ready:
             return True
         catalog = self.lake.catalog
-        return all(catalog.table_exists(SCHEMA, name) for name in TABLES)
+        if not all(catalog.table_exists(SCHEMA, name) for name in TABLES):
+            return False
+        self.ensure_tables()  # an older workspace may lack newer columns
+        return True
 
     def _query(self, sql: str) -> list[tuple[Any, ...]]:
         if not self._exists():
