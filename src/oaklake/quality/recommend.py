@@ -23,7 +23,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Context, Decimal, localcontext
 from typing import TYPE_CHECKING, Any, Literal
 
 from oaklake.quality.ast import quote
@@ -72,27 +72,26 @@ Kind = Literal[
     "integer", "fractional", "decimal", "string", "date", "timestamp", "boolean", "other"
 ]
 NUMERIC_KINDS = ("integer", "fractional", "decimal")
-_INTEGER_TYPES = {
-    "TINYINT": "INT1",
-    "SMALLINT": "INT2",
-    "INTEGER": "INT4",
-    "BIGINT": "INT8",
-    "HUGEINT": "INT16",
-    "UTINYINT": "UINT1",
-    "USMALLINT": "UINT2",
-    "UINTEGER": "UINT4",
-    "UBIGINT": "UINT8",
-    "UHUGEINT": "UINT16",
-}
-#: Castable types counted for string columns, in Deequ's order of preference (narrowest first);
-#: keys are DQDL's ColumnDataType names.
+_INTEGER_TYPES = frozenset(
+    {
+        *("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT"),
+        *("UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT"),
+    }
+)
+#: What counts as castable for a string column, by DQDL ColumnDataType name, in Deequ's order of
+#: preference (narrowest first). Integers must look integral — DuckDB's TRY_CAST rounds '1.5' to
+#: 2 — and booleans are the words true/false, as in Deequ's DataType analyzer.
+_INTEGRAL = r"\s*[+-]?[0-9]+\s*"
 CAST_TYPES = (
-    ("Integer", "INTEGER"),
-    ("Long", "BIGINT"),
-    ("Double", "DOUBLE"),
-    ("Boolean", "BOOLEAN"),
-    ("Date", "DATE"),
-    ("Timestamp", "TIMESTAMP"),
+    (
+        "Integer",
+        f"regexp_full_match({{q}}, '{_INTEGRAL}') AND TRY_CAST({{q}} AS INTEGER) IS NOT NULL",
+    ),
+    ("Long", f"regexp_full_match({{q}}, '{_INTEGRAL}') AND TRY_CAST({{q}} AS BIGINT) IS NOT NULL"),
+    ("Double", "TRY_CAST({q} AS DOUBLE) IS NOT NULL"),
+    ("Boolean", "lower(trim({q})) IN ('true', 'false')"),
+    ("Date", "TRY_CAST({q} AS DATE) IS NOT NULL"),
+    ("Timestamp", "TRY_CAST({q} AS TIMESTAMP) IS NOT NULL"),
 )
 
 Value = int | float | Decimal | str | dt.date | dt.datetime | None
@@ -196,8 +195,8 @@ def profile(engine: Engine, bound: BoundDataset) -> Profile:
             wanted |= {"minimum": f"min({q})", "maximum": f"max({q})"}
         elif kind == "string":
             wanted |= {"min_length": f"min(length({q}))", "max_length": f"max(length({q}))"}
-            for dqdl_type, duck_type in CAST_TYPES:
-                wanted[f"cast:{dqdl_type}"] = f"count(TRY_CAST({q} AS {duck_type}))"
+            for dqdl_type, test in CAST_TYPES:
+                wanted[f"cast:{dqdl_type}"] = f"count(*) FILTER (WHERE {test.format(q=q)})"
         slot = {}
         for key, sql in wanted.items():
             slot[key] = len(exprs)
@@ -350,8 +349,10 @@ def suggest(p: Profile) -> list[Suggestion]:
     out = [
         Suggestion(f"RowCount between {low} and {high}", None, "RowCount", f"RowCount: {p.rows}")
     ]
-    for c in p.columns:
-        out.extend(_column_suggestions(c))
+    # exact decimal arithmetic for any double (309 integer digits, exponents down to -324)
+    with localcontext(Context(prec=800)):
+        for c in p.columns:
+            out.extend(_column_suggestions(c))
     return out
 
 
@@ -398,24 +399,36 @@ def _column_suggestions(c: ColumnProfile) -> list[Suggestion]:
     )
     if c.kind in NUMERIC_KINDS and _finite(c.minimum) and _finite(c.maximum):
         lo, hi = _dec(c.minimum), _dec(c.maximum)
-        unsigned = c.type.upper().startswith("U") and lo == 0
-        cond = f"<= {_num(hi)}" if unsigned else f"between {_num(lo - 1)} and {_num(hi + 1)}"
-        out.append(
-            Suggestion(
-                f"ColumnValues {col} {cond}{not_null}",
-                c.name,
-                "HasMin/HasMax",
-                f"Minimum: {c.minimum}, Maximum: {c.maximum}",
+        below = None if c.type.upper().startswith("U") and lo == 0 else _beyond(lo, -1)
+        above = _beyond(hi, 1)
+        # an inclusive bound is the value itself where the literal is exact for the column
+        exact = c.kind != "fractional"
+        cond: str | None
+        if below is not None and above is not None:
+            cond = f"between {_num(below)} and {_num(above)}"
+        elif above is not None:  # nothing below the minimum: an unsigned 0, or -max double
+            cond = f"<= {_num(hi if exact and abs(hi) < 2**53 else above)}"
+        elif below is not None:  # nothing above the maximum double
+            cond = f">= {_num(lo if exact and abs(lo) < 2**53 else below)}"
+        else:
+            cond = None
+        if cond is not None:
+            out.append(
+                Suggestion(
+                    f"ColumnValues {col} {cond}{not_null}",
+                    c.name,
+                    "HasMin/HasMax",
+                    f"Minimum: {c.minimum}, Maximum: {c.maximum}",
+                )
             )
-        )
     if c.kind in NUMERIC_KINDS and c.stddev is not None and math.isfinite(c.stddev):
         sigma = Decimal(repr(c.stddev))
-        lo_sd = _floor2(sigma * Decimal("0.95"))
-        hi_sd = max(_ceil2(sigma * Decimal("1.05")), Decimal("0.01"))
-        cond = f"between {_num(lo_sd)} and {_num(hi_sd)}" if lo_sd > 0 else f"< {_num(hi_sd)}"
+        lo_sd = _outward(_floor2(sigma * Decimal("0.95")), -1)
+        hi_sd = max(_outward(_ceil2(sigma * Decimal("1.05")), 1), Decimal("0.01"))
+        spread = f"between {_num(lo_sd)} and {_num(hi_sd)}" if lo_sd > 0 else f"< {_num(hi_sd)}"
         out.append(
             Suggestion(
-                f"StandardDeviation {col} {cond}",
+                f"StandardDeviation {col} {spread}",
                 c.name,
                 "HasStandardDeviation",
                 f"StandardDeviation: {c.stddev!r}",
@@ -559,6 +572,27 @@ def _dec(v: Value) -> Decimal:
         return Decimal(repr(v))
     assert isinstance(v, int)
     return Decimal(v)
+
+
+def _beyond(x: Decimal, step: int) -> Decimal | None:
+    """``x ± 1``, written with at most 15 significant digits (rounded outwards).
+
+    Past 2**53 a double cannot tell ``x ± 1`` from ``x``, and a long integer literal is read
+    as a big number whose conversion to double need not round correctly: there the margin is a
+    billionth of ``x`` instead, far above any conversion error. None past the largest double.
+    """
+    margin = Decimal(1) if abs(x) < 2**53 else abs(x) * Decimal("1e-9")
+    bound = _outward(x + step * margin, step)
+    return bound if math.isfinite(float(bound)) else None
+
+
+def _outward(d: Decimal, step: int, digits: int = 15) -> Decimal:
+    """``d`` with at most ``digits`` significant digits, rounded away from the data (up for
+    an upper bound, down for a lower one), so a bound stays a short, exact literal."""
+    if d.is_zero() or len(d.as_tuple().digits) <= digits:
+        return d
+    exponent = Decimal(1).scaleb(d.adjusted() - digits + 1)
+    return d.quantize(exponent, rounding=ROUND_CEILING if step > 0 else ROUND_FLOOR)
 
 
 def _num(d: Decimal) -> str:
