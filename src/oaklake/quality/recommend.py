@@ -274,7 +274,7 @@ def _frequency_sql(
     an approximate count that was too low is noticed); unique columns return their singletons.
     """
     wanted = sorted(set(histogram) | set(unique))
-    select = ", ".join(f"CAST({_ident(columns[i].name)} AS VARCHAR) AS c{i}" for i in wanted)
+    select = ", ".join(f"CAST({_grouping(columns[i])} AS VARCHAR) AS c{i}" for i in wanted)
     names = ", ".join(f"c{i}" for i in wanted)
     parts = []
     if histogram:
@@ -295,6 +295,11 @@ def _frequency_sql(
         f"(SELECT {select} FROM {view}) UNPIVOT INCLUDE NULLS (v FOR col IN ({names})) "
         "GROUP BY col, v) " + " UNION ALL ".join(parts)
     )
+
+
+def _grouping(c: ColumnProfile) -> str:
+    """The value as grouped: text is only equal where values are, so -0.0 becomes 0.0 first."""
+    return f"({_ident(c.name)} + 0.0)" if c.kind == "fractional" else _ident(c.name)
 
 
 def _with_frequencies(
