@@ -760,6 +760,17 @@ def test_reference_rules(qlake: Lake) -> None:
     assert only(same).outcome == "Passed"
 
 
+def test_references_resolve_by_their_data_source_name(qlake: Lake) -> None:
+    prev = Dataset.of_sql("SELECT * FROM (VALUES (1), (2)) AS t(id)", name="orders_prev")
+    text = (
+        'DataSources = { "AdditionalDataSources": ["orders_prev"] }\n'
+        'Rules = [ RowCountMatch "orders_prev" = 2, '
+        'CustomSql "select count(*) from primary join orders_prev using (id)" = 2 ]'
+    )
+    result = run(qlake, text, PEOPLE, refs={"previous run": prev})
+    assert [r.outcome for r in result.rules] == ["Passed", "Passed"], result.rules
+
+
 def test_a_reference_that_cannot_be_read_is_an_error_of_its_rules(qlake: Lake) -> None:
     result = run(
         qlake,

@@ -414,7 +414,6 @@ class RefInfo:
     error: str | None = None  # it could not be read (the reason)
 
 
-_SKIP_CHECK = ("ColumnCount", "ColumnExists", "ColumnNamesMatchPattern", "SchemaMatch")
 _FILE_RULES = ("FileFreshness", "FileMatch", "FileSize", "FileUniqueness")
 
 
@@ -563,11 +562,8 @@ class Compiler:
             if why is None:
                 nulls = n - as_int(values[present]) if present is not None else 0
                 failed_nonnull = n - ok - (0 if null_pass else nulls)
-                why = (
-                    NULL_VALUE
-                    if present is not None and failed_nonnull == 0
-                    else (percent_reason(ratio))
-                )
+                only_nulls = present is not None and failed_nonnull == 0
+                why = NULL_VALUE if only_nulls else percent_reason(ratio)
             return Measured(metrics, value=ratio, verdict=False, reason=why)
 
         reads = (considered, passed, *extra.values()) + ((present,) if present else ())
