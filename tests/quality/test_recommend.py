@@ -604,6 +604,47 @@ def test_minus_zero_and_zero_are_one_value(frame_lake: tuple[Lake, Path]) -> Non
         assert evaluate_passes(lake.engine, text, Dataset.of_file(path)) == (True, [])
 
 
+def test_histograms_stop_at_120_values(frame_lake: tuple[Lake, Path]) -> None:
+    lake, root = frame_lake
+    path = root / "wide.parquet"
+    pq.write_table(
+        pa.table(
+            {
+                "v100": [i % 100 for i in range(363)],
+                "v121": [i % 121 for i in range(363)],
+                "s": [None if i % 9 == 0 else f"s{i % 120}" for i in range(363)],
+            }
+        ),
+        path,
+    )
+    with bind(lake.engine, Dataset.of_file(path)) as bound:
+        prof = profile(lake.engine, bound)
+    v100, v121, s = prof.column("v100"), prof.column("v121"), prof.column("s")
+    assert v100.histogram is not None and len(v100.histogram) == 100
+    assert v121.histogram is None  # Deequ's cardinality threshold: no categorical rules
+    assert s.histogram is not None and len(s.histogram) == 121  # 120 values and the NULL bucket
+    assert prof.passes == 2
+
+
+def test_docs_state_the_thresholds_in_force() -> None:
+    from oaklake.quality import recommend as rec
+
+    page = (Path(__file__).resolve().parents[2] / "docs" / "dqdl.md").read_text("utf-8")
+    section = page[page.index("## Recommended rules") :]
+    for phrase in (
+        f"capped at {rec.MAX_LIST_VALUES} values and {rec.MAX_LIST_CHARS:,} characters",
+        f"at most {rec.CARDINALITY_THRESHOLD}",
+        f"within {rec.UNIQUE_TOLERANCE:.0%} of N",
+        f"z = {rec.Z_95}",
+        f"{rec.MIN_COMPLETENESS} < completeness < 1",
+        f"ratio ≤ {rec.FRACTIONAL_UVR}",
+        f"unique-value ratio ≤ {rec.CATEGORICAL_UVR}",
+        f"reach {rec.TARGET_COVERAGE[0] * 100 // rec.TARGET_COVERAGE[1]}% of rows",
+        "**two queries**",
+    ):
+        assert phrase in section, phrase
+
+
 # ---- any small frame --------------------------------------------------------------------------
 
 FRAME_SCHEMA = pa.schema(

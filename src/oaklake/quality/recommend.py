@@ -22,7 +22,7 @@ import datetime as dt
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_CEILING, ROUND_FLOOR, Context, Decimal, localcontext
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -270,8 +270,8 @@ def _frequency_sql(
 ) -> str:
     """One scan: unpivot the candidate columns (as text, NULLs kept), count each value once.
 
-    Histogram columns return up to CARDINALITY_THRESHOLD + 1 buckets (one more than allowed, so
-    an approximate count that was too low is noticed); unique columns return their singletons.
+    Histogram columns return up to CARDINALITY_THRESHOLD values and a NULL bucket, plus one more
+    (so an approximate count that was too low is noticed); unique columns their singletons.
     """
     wanted = sorted(set(histogram) | set(unique))
     select = ", ".join(f"CAST({_grouping(columns[i])} AS VARCHAR) AS c{i}" for i in wanted)
@@ -282,7 +282,7 @@ def _frequency_sql(
         parts.append(
             f"SELECT 'h' AS part, col, v, n FROM freq WHERE col IN ({cols}) QUALIFY "
             "row_number() OVER (PARTITION BY col ORDER BY n DESC, v NULLS LAST) "
-            f"<= {CARDINALITY_THRESHOLD + 1}"
+            f"<= {CARDINALITY_THRESHOLD + 2}"
         )
     if unique:
         cols = ", ".join(f"'c{i}'" for i in unique)
@@ -319,18 +319,13 @@ def _with_frequencies(
         changes: dict[str, Any] = {}
         if i in singles:
             changes["singletons"] = singles[i]
-        if i in buckets and len(buckets[i]) <= CARDINALITY_THRESHOLD:
+        values = sum(1 for v, _ in buckets.get(i, ()) if v is not None)
+        if i in buckets and values <= CARDINALITY_THRESHOLD:
             hist = tuple(sorted(buckets[i], key=_bucket_order))
             changes["histogram"] = hist
             changes["singletons"] = sum(1 for v, n in hist if n == 1 and v is not None)
-        out.append(_replace(c, changes) if changes else c)
+        out.append(replace(c, **changes) if changes else c)
     return out
-
-
-def _replace(c: ColumnProfile, changes: dict[str, Any]) -> ColumnProfile:
-    from dataclasses import replace
-
-    return replace(c, **changes)
 
 
 def _bucket_order(bucket: tuple[Value, int]) -> tuple[int, int, Any]:
