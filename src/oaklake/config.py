@@ -22,7 +22,7 @@ DEFAULT_SCHEMA = "default"
 
 _TEMPLATE = """\
 # oaklake workspace settings. Paths are relative to this file.
-# Environment variables OAKLAKE_CATALOG_URI, OAKLAKE_WAREHOUSE and OAKLAKE_CATALOG_NAME override them.
+# OAKLAKE_CATALOG_URI, OAKLAKE_WAREHOUSE and OAKLAKE_CATALOG_NAME override these settings.
 
 [catalog]
 # Any SQLAlchemy URI works: sqlite:///catalog.db here, postgresql+psycopg2://user@host/db to grow.
@@ -66,7 +66,11 @@ class Settings:
         """SQLite paths in the file are relative to the workspace; make them absolute."""
         uri = self.catalog_uri
         prefix = "sqlite:///"
-        if uri.startswith(prefix) and not uri.startswith(prefix + "/") and uri != prefix + ":memory:":
+        if (
+            uri.startswith(prefix)
+            and not uri.startswith(prefix + "/")
+            and uri != prefix + ":memory:"
+        ):
             return prefix + str((self.root / uri[len(prefix) :]).resolve())
         return uri
 

@@ -32,10 +32,11 @@ Rules = [
 COUNTRIES = ["DE", "FR", "NL", "SE", "ES", "IT"]
 
 
-def write_sample_data(folder: Path, *, customers: int = 500, orders: int = 20_000,
-                      seed: int = 7) -> dict[str, Path]:
+def write_sample_data(
+    folder: Path, *, customers: int = 500, orders: int = 20_000, seed: int = 7
+) -> dict[str, Path]:
     """Deterministic CSV files: customers.csv and two monthly batches of orders."""
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - sample data, not secrets
     folder.mkdir(parents=True, exist_ok=True)
     paths = {"customers": folder / "customers.csv"}
     with paths["customers"].open("w", newline="") as f:
@@ -57,16 +58,32 @@ def write_sample_data(folder: Path, *, customers: int = 500, orders: int = 20_00
                 ts = start + timedelta(days=rng.uniform(lo, hi))
                 cust = min(int(rng.paretovariate(1.2)), customers)
                 cat = rng.choices(CATEGORIES, weights=[6, 2, 3, 4, 2, 1])[0]
-                w.writerow([oid, cust, ts.strftime("%Y-%m-%d %H:%M:%S"), cat,
-                            rng.randint(1, 5), f"{rng.uniform(2, 120):.2f}"])
+                w.writerow(
+                    [
+                        oid,
+                        cust,
+                        ts.strftime("%Y-%m-%d %H:%M:%S"),
+                        cat,
+                        rng.randint(1, 5),
+                        f"{rng.uniform(2, 120):.2f}",
+                    ]
+                )
     bad = folder / "orders_bad.csv"
     paths["orders_bad"] = bad
     with bad.open("w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["order_id", "customer_id", "order_ts", "category", "quantity", "price"])
         for i in range(100):  # a broken export: duplicated ids, an unknown category, refunds
-            w.writerow([9_000_000 + i // 2, i + 1, "2025-03-31 10:00:00",
-                        "gadgets" if i % 10 == 0 else "books", 1, f"{-5 if i % 7 == 0 else 12}.00"])
+            w.writerow(
+                [
+                    9_000_000 + i // 2,
+                    i + 1,
+                    "2025-03-31 10:00:00",
+                    "gadgets" if i % 10 == 0 else "books",
+                    1,
+                    f"{-5 if i % 7 == 0 else 12}.00",
+                ]
+            )
     fixes = folder / "order_fixes.csv"
     paths["fixes"] = fixes
     with fixes.open("w", newline="") as f:
@@ -134,11 +151,15 @@ def run_demo(path: Path | None = None, *, quiet: bool = False) -> dict[str, Any]
             loaded = show(f"INSERT INTO shop.orders SELECT * FROM read_csv('{files[batch]}')")
             snapshots.append(loaded.snapshot_id)
         else:
-            console.print(f"  {files[batch].name} was NOT loaded (the ingest issue adds quarantine)")
+            console.print(
+                f"  {files[batch].name} was NOT loaded (the ingest issue adds quarantine)"
+            )
     facts["gate_scores"] = gate
     facts["first_snapshot"] = snapshots[0]
     recommended = lake.dq_recommend(table="shop.customers")
-    facts["recommended_rules"] = sum(1 for line in recommended.splitlines() if line.startswith("    "))
+    facts["recommended_rules"] = sum(
+        1 for line in recommended.splitlines() if line.startswith("    ")
+    )
     console.print("[cyan]rules recommended from shop.customers' data:[/cyan]\n" + recommended)
 
     step("4. query with Athena SQL")
@@ -162,16 +183,22 @@ def run_demo(path: Path | None = None, *, quiet: bool = False) -> dict[str, Any]
 
     step("6. time travel and metadata tables")
     now = lake.sql("SELECT count(*) FROM shop.orders").scalar()
-    then = show(f"SELECT count(*) AS orders_then FROM shop.orders "
-                f"FOR VERSION AS OF {facts['first_snapshot']}").scalar()
+    then = show(
+        f"SELECT count(*) AS orders_then FROM shop.orders "
+        f"FOR VERSION AS OF {facts['first_snapshot']}"
+    ).scalar()
     facts["rows_now"], facts["rows_first_snapshot"] = now, then
-    show('SELECT snapshot_id, operation, summary[\'added-records\'] AS added '
-         'FROM shop."orders$snapshots" ORDER BY committed_at')
-    show('SELECT count(*) AS partitions, sum(record_count) AS records FROM shop."orders$partitions"')
+    show(
+        "SELECT snapshot_id, operation, summary['added-records'] AS added "
+        'FROM shop."orders$snapshots" ORDER BY committed_at'
+    )
+    show(
+        'SELECT count(*) AS partitions, sum(record_count) AS records FROM shop."orders$partitions"'
+    )
 
     step("7. change data: UPDATE, MERGE and DELETE, one atomic snapshot each")
     before_change = lake.sql(
-        "SELECT snapshot_id FROM shop.\"orders$snapshots\" ORDER BY committed_at DESC LIMIT 1"
+        'SELECT snapshot_id FROM shop."orders$snapshots" ORDER BY committed_at DESC LIMIT 1'
     ).scalar()
     updated = show("UPDATE shop.orders SET price = price * 0.9 WHERE category = 'music'")
     facts["updated_rows"] = updated.affected_rows
@@ -191,9 +218,11 @@ def run_demo(path: Path | None = None, *, quiet: bool = False) -> dict[str, Any]
         FROM shop.orders FOR VERSION AS OF {before_change} WHERE category = 'music'
         UNION ALL
         SELECT 'now', sum(quantity * price) FROM shop.orders WHERE category = 'music'""")
-    show('SELECT operation, summary[\'oaklake.operation\'] AS statement, '
-         'summary[\'total-records\'] AS records FROM shop."orders$snapshots" '
-         'ORDER BY committed_at DESC LIMIT 3')
+    show(
+        "SELECT operation, summary['oaklake.operation'] AS statement, "
+        "summary['total-records'] AS records FROM shop.\"orders$snapshots\" "
+        "ORDER BY committed_at DESC LIMIT 3"
+    )
     show("ALTER TABLE shop.orders SET TBLPROPERTIES ('optimize_rewrite_data_file_threshold'='2')")
     optimized = show("OPTIMIZE shop.orders REWRITE DATA USING BIN_PACK")
     facts["optimize"] = dict(optimized.rows)

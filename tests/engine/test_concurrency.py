@@ -55,7 +55,10 @@ def test_four_writers_lose_no_update(lake: Lake, tmp_path: Path) -> None:
     procs = [
         subprocess.Popen(
             [sys.executable, str(script), str(lake.settings.root), str(w), str(statements)],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         for w in range(writers)
     ]
@@ -101,14 +104,17 @@ CRASHER = textwrap.dedent(
                      f"WHERE id IN ({a}, {b})")
         else:
             lake.sql(f"MERGE INTO ledger AS l USING (SELECT {a} AS id, 3 AS d UNION ALL "
-                     f"SELECT {b}, -3) AS s ON l.id = s.id WHEN MATCHED THEN UPDATE SET v = l.v + s.d")
+                     f"SELECT {b}, -3) AS s ON l.id = s.id "
+                     "WHEN MATCHED THEN UPDATE SET v = l.v + s.d")
         print("ok", flush=True)
     """
 )
 
 
 @pytest.mark.slow
-def test_kill_9_during_writes_leaves_a_readable_consistent_table(lake: Lake, tmp_path: Path) -> None:
+def test_kill_9_during_writes_leaves_a_readable_consistent_table(
+    lake: Lake, tmp_path: Path
+) -> None:
     lake.sql("CREATE TABLE ledger (id bigint, v bigint) PARTITIONED BY (bucket(4, id))")
     lake.sql("INSERT INTO ledger SELECT i, 0 FROM unnest(sequence(0, 19)) AS x(i)")
     script = tmp_path / "crasher.py"
@@ -119,7 +125,9 @@ def test_kill_9_during_writes_leaves_a_readable_consistent_table(lake: Lake, tmp
     while committed_writes < 100:
         proc = subprocess.Popen(
             [sys.executable, str(script), str(lake.settings.root), str(kills)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         # Let it get going (imports take a moment), then kill it at a random moment mid-write.
         deadline = time.monotonic() + 60

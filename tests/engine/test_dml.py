@@ -34,19 +34,39 @@ DUCK_SETUP = [
 # (oaklake statement in Athena SQL, the same in DuckDB SQL, expected affected rows or None)
 CASES = [
     ("UPDATE t SET v = v + 1 WHERE cat = 'c1'", "UPDATE t SET v = v + 1 WHERE cat = 'c1'", None),
-    ("UPDATE t SET cat = 'none' WHERE cat IS NULL", "UPDATE t SET cat = 'none' WHERE cat IS NULL", 28),
+    (
+        "UPDATE t SET cat = 'none' WHERE cat IS NULL",
+        "UPDATE t SET cat = 'none' WHERE cat IS NULL",
+        28,
+    ),
     ("UPDATE t SET v = 0", "UPDATE t SET v = 0", 200),
-    ("UPDATE t SET n = n * 2, v = v / 2 WHERE id > 100 AND n > 2",
-     "UPDATE t SET n = n * 2, v = v / 2 WHERE id > 100 AND n > 2", None),
-    ("UPDATE t SET ts = ts + INTERVAL '30' DAY WHERE id < 10",
-     "UPDATE t SET ts = ts + INTERVAL 30 DAY WHERE id < 10", 9),
-    ("UPDATE t SET v = (SELECT max(v) FROM s) WHERE id IN (SELECT id FROM s WHERE del)",
-     "UPDATE t SET v = (SELECT max(v) FROM s) WHERE id IN (SELECT id FROM s WHERE del)", None),
+    (
+        "UPDATE t SET n = n * 2, v = v / 2 WHERE id > 100 AND n > 2",
+        "UPDATE t SET n = n * 2, v = v / 2 WHERE id > 100 AND n > 2",
+        None,
+    ),
+    (
+        "UPDATE t SET ts = ts + INTERVAL '30' DAY WHERE id < 10",
+        "UPDATE t SET ts = ts + INTERVAL 30 DAY WHERE id < 10",
+        9,
+    ),
+    (
+        "UPDATE t SET v = (SELECT max(v) FROM s) WHERE id IN (SELECT id FROM s WHERE del)",
+        "UPDATE t SET v = (SELECT max(v) FROM s) WHERE id IN (SELECT id FROM s WHERE del)",
+        None,
+    ),
     ("UPDATE t SET v = -1 WHERE id = -5", "UPDATE t SET v = -1 WHERE id = -5", 0),
     ("DELETE FROM t WHERE cat = 'c2'", "DELETE FROM t WHERE cat = 'c2'", None),
-    ("DELETE FROM t WHERE ts < TIMESTAMP '2024-01-05 00:00:00'",
-     "DELETE FROM t WHERE ts < TIMESTAMP '2024-01-05 00:00:00'", None),
-    ("DELETE FROM t WHERE id IN (SELECT id FROM s)", "DELETE FROM t WHERE id IN (SELECT id FROM s)", 51),
+    (
+        "DELETE FROM t WHERE ts < TIMESTAMP '2024-01-05 00:00:00'",
+        "DELETE FROM t WHERE ts < TIMESTAMP '2024-01-05 00:00:00'",
+        None,
+    ),
+    (
+        "DELETE FROM t WHERE id IN (SELECT id FROM s)",
+        "DELETE FROM t WHERE id IN (SELECT id FROM s)",
+        51,
+    ),
     ("DELETE FROM t WHERE cat IS NULL OR n = 3", "DELETE FROM t WHERE cat IS NULL OR n = 3", None),
     ("DELETE FROM t", "DELETE FROM t", 200),
     ("DELETE FROM t WHERE v > 1e9", "DELETE FROM t WHERE v > 1e9", 0),
@@ -136,8 +156,9 @@ def test_partition_aligned_delete_drops_files_without_rewriting(lake: Lake) -> N
     lake.sql("INSERT INTO p SELECT i, CAST(i % 4 AS integer) FROM unnest(sequence(1, 40)) AS x(i)")
     result = lake.sql("DELETE FROM p WHERE g = 1")
     assert result.affected_rows == 10
-    summary = dict(lake.sql(
-        'SELECT summary FROM "p$snapshots" ORDER BY committed_at DESC LIMIT 1').scalar())
+    summary = dict(
+        lake.sql('SELECT summary FROM "p$snapshots" ORDER BY committed_at DESC LIMIT 1').scalar()
+    )
     assert summary["deleted-data-files"] == "1"
     assert "added-data-files" not in summary or summary["added-data-files"] == "0"
     assert lake.sql("SELECT count(*) FROM p").scalar() == 30
@@ -174,14 +195,23 @@ def _count_snapshots(lake: Lake, table: str) -> int:
         ("UPDATE k SET v = 1, v = 2", InvalidInput),
         ("UPDATE k SET id = 'abc'", TypeMismatch),
         ("UPDATE k FOR VERSION AS OF 1 SET v = 'x'", OakError),
-        ("DELETE FROM \"k$files\"", NotSupported),
+        ('DELETE FROM "k$files"', NotSupported),
         ("MERGE INTO k USING k ON k.id = k.id WHEN MATCHED THEN DELETE", OakError),
-        ("MERGE INTO k USING (SELECT 1 AS id) AS s ON k.id = s.id "
-         "WHEN NOT MATCHED THEN INSERT (id, nope) VALUES (s.id, 1)", ColumnNotFound),
-        ("MERGE INTO k USING (SELECT 1 AS id) AS s ON k.id = s.id "
-         "WHEN NOT MATCHED THEN INSERT (id, v) VALUES (s.id)", TypeMismatch),
-        ("MERGE INTO k USING (SELECT 1 AS id) AS s ON k.id = s.id "
-         "WHEN NOT MATCHED THEN UPDATE SET v = 'x'", InvalidInput),
+        (
+            "MERGE INTO k USING (SELECT 1 AS id) AS s ON k.id = s.id "
+            "WHEN NOT MATCHED THEN INSERT (id, nope) VALUES (s.id, 1)",
+            ColumnNotFound,
+        ),
+        (
+            "MERGE INTO k USING (SELECT 1 AS id) AS s ON k.id = s.id "
+            "WHEN NOT MATCHED THEN INSERT (id, v) VALUES (s.id)",
+            TypeMismatch,
+        ),
+        (
+            "MERGE INTO k USING (SELECT 1 AS id) AS s ON k.id = s.id "
+            "WHEN NOT MATCHED THEN UPDATE SET v = 'x'",
+            InvalidInput,
+        ),
     ],
 )
 def test_bad_statements_fail_cleanly_and_change_nothing(lake: Lake, sql: str, error: type) -> None:
@@ -198,7 +228,9 @@ def test_dml_on_an_empty_table_affects_nothing(lake: Lake) -> None:
     lake.sql("CREATE TABLE e (id bigint, v string)")
     assert lake.sql("UPDATE e SET v = 'x'").affected_rows == 0
     assert lake.sql("DELETE FROM e").affected_rows == 0
-    result = lake.sql("MERGE INTO e USING (SELECT 1 AS id) AS s ON e.id = s.id "
-                      "WHEN NOT MATCHED THEN INSERT (id, v) VALUES (s.id, 'new')")
+    result = lake.sql(
+        "MERGE INTO e USING (SELECT 1 AS id) AS s ON e.id = s.id "
+        "WHEN NOT MATCHED THEN INSERT (id, v) VALUES (s.id, 'new')"
+    )
     assert result.affected_rows == 1
     assert lake.sql("SELECT id, v FROM e").rows == [(1, "new")]

@@ -23,8 +23,10 @@ def _checksum(lake: Lake, table: str) -> tuple[object, ...]:
 def _many_small_files(lake: Lake) -> None:
     lake.sql("CREATE TABLE t (id bigint, cat string) PARTITIONED BY (cat)")
     for i in range(6):
-        lake.sql(f"INSERT INTO t SELECT i, 'c' || CAST(i % 2 AS varchar) "
-                 f"FROM unnest(sequence({i * 10}, {i * 10 + 9})) AS x(i)")
+        lake.sql(
+            f"INSERT INTO t SELECT i, 'c' || CAST(i % 2 AS varchar) "
+            f"FROM unnest(sequence({i * 10}, {i * 10 + 9})) AS x(i)"
+        )
 
 
 def test_optimize_compacts_small_files_per_partition_without_changing_rows(lake: Lake) -> None:

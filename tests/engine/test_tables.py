@@ -33,8 +33,9 @@ def test_append_by_column_name_missing_columns_null(lake: Lake, t) -> None:  # t
 
 def test_merge_updates_and_inserts_in_one_snapshot(lake: Lake, t) -> None:  # type: ignore[no-untyped-def]
     before = _snapshots(lake)
-    result = t.merge(pd.DataFrame({"id": [2, 3, 4], "v": ["B", "C", "D"], "n": [1.0, 2.0, 3.0]}),
-                     on=["id"])
+    result = t.merge(
+        pd.DataFrame({"id": [2, 3, 4], "v": ["B", "C", "D"], "n": [1.0, 2.0, 3.0]}), on=["id"]
+    )
     assert result.affected_rows == 3
     assert result.extra == {"updated": 2, "inserted": 1}
     assert _rows(lake) == [(1, "a", None), (2, "B", 1.0), (3, "C", 2.0), (4, "D", 3.0)]

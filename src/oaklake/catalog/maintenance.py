@@ -65,7 +65,9 @@ def expire_snapshots(table: Table, *, older_than_ms: int, min_to_keep: int) -> l
     snaps = sorted(table.metadata.snapshots, key=lambda s: s.timestamp_ms, reverse=True)
     protected = {ref.snapshot_id for ref in table.metadata.refs.values()}
     keep = {s.snapshot_id for s in snaps[: max(min_to_keep, 1)]} | protected
-    expire = [s.snapshot_id for s in snaps if s.snapshot_id not in keep and s.timestamp_ms < older_than_ms]
+    expire = [
+        s.snapshot_id for s in snaps if s.snapshot_id not in keep and s.timestamp_ms < older_than_ms
+    ]
     if expire:
         table.maintenance.expire_snapshots().by_ids(expire).commit()
         table.refresh()
@@ -77,7 +79,7 @@ def _listing(table: Table) -> list[tuple[str, float, int]]:
     if "://" in location and not location.startswith("file://"):
         raise NotSupported(
             "VACUUM's orphan-file removal needs a local warehouse for now",
-            hint="snapshot expiry still works through the Iceberg REST/Spark maintenance procedures",
+            hint="expire snapshots with Spark's or Trino's maintenance procedures meanwhile",
         )
     root = Path(_local(location))
     out = []
@@ -92,14 +94,21 @@ def _listing(table: Table) -> list[tuple[str, float, int]]:
     return out
 
 
-def vacuum(table: Table, *, max_snapshot_age_s: int, min_snapshots_to_keep: int,
-           orphan_age_s: int | None = None) -> VacuumReport:
+def vacuum(
+    table: Table,
+    *,
+    max_snapshot_age_s: int,
+    min_snapshots_to_keep: int,
+    orphan_age_s: int | None = None,
+) -> VacuumReport:
     """Expire snapshots, then delete every file no kept snapshot or metadata file reaches."""
     report = VacuumReport()
     now = time.time()
     before = reachable(table)
     report.expired_snapshots = expire_snapshots(
-        table, older_than_ms=int((now - max_snapshot_age_s) * 1000), min_to_keep=min_snapshots_to_keep
+        table,
+        older_than_ms=int((now - max_snapshot_age_s) * 1000),
+        min_to_keep=min_snapshots_to_keep,
     )
     after = reachable(table)
     live = after["data"] | after["manifest"] | after["metadata"]

@@ -26,7 +26,11 @@ def metadata_table(table: Table, kind: str, snapshot_id: int | None = None) -> p
         return inspect.refs()
     if kind == "files":
         files = inspect.files(snapshot_id)  # every column even before the first snapshot
-        return files.drop_columns(["readable_metrics"]) if "readable_metrics" in files.column_names else files
+        return (
+            files.drop_columns(["readable_metrics"])
+            if "readable_metrics" in files.column_names
+            else files
+        )
     if kind == "manifests":
         # inspect.manifests() reads the current snapshot only; FOR VERSION AS OF needs its own.
         snapshot = (

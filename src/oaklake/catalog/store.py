@@ -231,9 +231,7 @@ class Catalog:
         if self.view_exists(target_schema, target):
             raise AlreadyExists(f"a view named {target_schema}.{target} already exists")
         try:
-            self.iceberg.rename_table(
-                (schema.lower(), name.lower()), (target_schema, target)
-            )
+            self.iceberg.rename_table((schema.lower(), name.lower()), (target_schema, target))
         except TableAlreadyExistsError as e:
             raise AlreadyExists(f"table {target_schema}.{target} already exists") from e
 

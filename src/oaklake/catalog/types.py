@@ -23,7 +23,7 @@ def iceberg_types() -> Any:
 
 
 def from_sql_type(dtype: Any, column: str = "") -> IcebergType:
-    """A sqlglot DataType (as parsed from Athena DDL) as an Iceberg type; nested ids are temporary."""
+    """A sqlglot DataType (parsed from Athena DDL) as an Iceberg type; nested ids are temporary."""
     from sqlglot import exp
 
     t = iceberg_types()
@@ -92,7 +92,7 @@ def from_sql_type(dtype: Any, column: str = "") -> IcebergType:
 
 
 def to_athena(itype: IcebergType) -> str:
-    """Athena's (Hive DDL) spelling of an Iceberg type, as DESCRIBE and SHOW CREATE TABLE print it."""
+    """Athena's (Hive DDL) spelling of an Iceberg type, as DESCRIBE and SHOW CREATE print it."""
     t = iceberg_types()
     if isinstance(itype, t.ListType):
         return f"array<{to_athena(itype.element_type)}>"

@@ -18,7 +18,10 @@ from oaklake.errors import InvalidInput, NotFound, OakError, exit_code_for
 FORMATS = ("table", "csv", "json", "jsonl")
 
 workspace_option = click.option(
-    "--workspace", "-w", type=click.Path(path_type=Path), default=None,
+    "--workspace",
+    "-w",
+    type=click.Path(path_type=Path),
+    default=None,
     help="Workspace folder (else OAKLAKE_WORKSPACE, else the nearest oaklake.toml upwards).",
 )
 
@@ -102,8 +105,11 @@ def app() -> None:
 
 @app.command()
 @click.argument("path", type=click.Path(path_type=Path), default=Path("."))
-@click.option("--catalog-uri", default=None,
-              help="SQLAlchemy URI of the catalog database (default: a SQLite file in the workspace).")
+@click.option(
+    "--catalog-uri",
+    default=None,
+    help="SQLAlchemy URI of the catalog database (default: a SQLite file in the workspace).",
+)
 @click.option("--warehouse", default=None, help="Folder or s3:// URI for table data.")
 def init(path: Path, catalog_uri: str | None, warehouse: str | None) -> None:
     """Create a workspace: oaklake.toml, a warehouse folder and an Iceberg catalog."""
@@ -123,8 +129,14 @@ def init(path: Path, catalog_uri: str | None, warehouse: str | None) -> None:
 
 @app.command()
 @click.argument("query", required=False)
-@click.option("--file", "-f", "file", type=click.Path(path_type=Path), default=None,
-              help="Read statements from a file ('-' for standard input).")
+@click.option(
+    "--file",
+    "-f",
+    "file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Read statements from a file ('-' for standard input).",
+)
 @click.option("--format", "fmt", default="table", help="table, csv, json or jsonl.")
 @workspace_option
 def sql(query: str | None, file: Path | None, fmt: str, workspace: Path | None) -> None:
@@ -197,8 +209,14 @@ def _needs_workspace(text: str, workspace: Path | None) -> bool:
     if any((p / "oaklake.toml").is_file() for p in (here, *here.parents)):
         return True
     stripped = re.sub(r"'(?:[^']|'')*'", "''", text)
-    return bool(re.search(r"\b(FROM|JOIN|INTO|TABLE|SCHEMA|DATABASE|VIEW|USE|SHOW|DESCRIBE|DESC"
-                          r"|UPDATE|MERGE|OPTIMIZE|VACUUM)\b", stripped, re.I))
+    return bool(
+        re.search(
+            r"\b(FROM|JOIN|INTO|TABLE|SCHEMA|DATABASE|VIEW|USE|SHOW|DESCRIBE|DESC"
+            r"|UPDATE|MERGE|OPTIMIZE|VACUUM)\b",
+            stripped,
+            re.I,
+        )
+    )
 
 
 @app.command()

@@ -25,7 +25,9 @@ def plain(value: Any) -> Any:
     if value is None or isinstance(value, bool | int | str):
         return value
     if isinstance(value, float):
-        return value if value == value and value not in (float("inf"), float("-inf")) else str(value)
+        return (
+            value if value == value and value not in (float("inf"), float("-inf")) else str(value)
+        )
     if isinstance(value, decimal.Decimal):
         as_float = float(value)
         return as_float if decimal.Decimal(repr(as_float)) == value else str(value)
@@ -69,12 +71,18 @@ def write_result(result: Result, fmt: str, out: TextIO | None = None) -> None:
     columns = result.columns
     rows = result.rows
     if fmt == "json":
-        out.write(json.dumps([dict(zip(columns, map(plain, r), strict=True)) for r in rows],
-                             ensure_ascii=False) + "\n")
+        out.write(
+            json.dumps(
+                [dict(zip(columns, map(plain, r), strict=True)) for r in rows], ensure_ascii=False
+            )
+            + "\n"
+        )
     elif fmt == "jsonl":
         for r in rows:
-            out.write(json.dumps(dict(zip(columns, map(plain, r), strict=True)),
-                                 ensure_ascii=False) + "\n")
+            out.write(
+                json.dumps(dict(zip(columns, map(plain, r), strict=True)), ensure_ascii=False)
+                + "\n"
+            )
     elif fmt == "csv":
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
@@ -105,5 +113,6 @@ def error_text(error: BaseException) -> str:
         return error.render()
     return (
         f"INTERNAL_ERROR: {type(error).__name__}: {error}\n"
-        "hint: this is a bug in oaklake; run again with OAKLAKE_DEBUG=1 for a traceback and report it"
+        "hint: this is a bug in oaklake; run again with OAKLAKE_DEBUG=1 for a traceback "
+        "and report it"
     )

@@ -21,8 +21,10 @@ def run_shell(lake: Any) -> None:
         def read(prompt: str) -> str:
             return str(session.prompt(prompt))
 
-        print(f"oaklake shell on {lake.settings.root} — end statements with ';', "
-              "\\q or Ctrl-D to leave")
+        print(
+            f"oaklake shell on {lake.settings.root} — end statements with ';', "
+            "\\q or Ctrl-D to leave"
+        )
     else:
 
         def read(prompt: str) -> str:

@@ -67,7 +67,12 @@ def _partition_term(node: exp.Expression) -> tuple[str, str, int | None]:
 
     if isinstance(node, exp.Identifier | exp.Column):
         return "identity", node.name.lower(), None
-    for cls, name in ((exp.Year, "year"), (exp.Month, "month"), (exp.Day, "day"), (exp.Hour, "hour")):
+    for cls, name in (
+        (exp.Year, "year"),
+        (exp.Month, "month"),
+        (exp.Day, "day"),
+        (exp.Hour, "hour"),
+    ):
         if isinstance(node, cls):
             return name, column(node.this), None
     if isinstance(node, exp.PartitionedByBucket):
@@ -95,7 +100,7 @@ _TRANSFORM_RE = re.compile(
 
 def parse_transform(text: str) -> tuple[str, str, int | None]:
     """Athena's string form, as in CTAS ``partitioning=ARRAY['day(ts)', 'bucket(16, id)']``."""
-    m = _TRANSFORM_RE.match(text.strip().strip("`\""))
+    m = _TRANSFORM_RE.match(text.strip().strip('`"'))
     if not m:
         raise NotSupported(
             f"unsupported partition transform {text!r}",
@@ -135,8 +140,12 @@ def build_spec(schema: Schema, terms: list[tuple[str, str, int | None]]) -> Part
                 raise InvalidInput("truncate(L, col) needs L > 0")
             t, pname = tr.TruncateTransform(param), f"{col}_trunc"
         else:
-            t = {"year": tr.YearTransform, "month": tr.MonthTransform, "day": tr.DayTransform,
-                 "hour": tr.HourTransform}[transform]()
+            t = {
+                "year": tr.YearTransform,
+                "month": tr.MonthTransform,
+                "day": tr.DayTransform,
+                "hour": tr.HourTransform,
+            }[transform]()
             pname = f"{col}_{transform}"
         if not t.can_transform(source.field_type):
             raise TypeMismatch(
@@ -157,7 +166,9 @@ def build_spec(schema: Schema, terms: list[tuple[str, str, int | None]]) -> Part
                 hint=f"keep one transform of {col}, e.g. the finest time unit or only {col}",
             )
         sources[col] = transform
-        fields.append(PartitionField(source_id=source.field_id, field_id=1000 + i, transform=t, name=pname))
+        fields.append(
+            PartitionField(source_id=source.field_id, field_id=1000 + i, transform=t, name=pname)
+        )
     return PartitionSpec(*fields)
 
 
@@ -226,15 +237,18 @@ def create(engine: Engine, expr: exp.Create) -> Result:
     if kind != "TABLE":
         raise NotSupported(f"CREATE {kind} is not supported")
     if expr.args.get("replace"):
-        raise NotSupported("CREATE OR REPLACE TABLE is not supported",
-                           hint="DROP TABLE first, then CREATE TABLE")
+        raise NotSupported(
+            "CREATE OR REPLACE TABLE is not supported", hint="DROP TABLE first, then CREATE TABLE"
+        )
     schema_name, name = table_name(engine, expr.this)
     engine.catalog.require_schema(schema_name)
     if engine.catalog.table_exists(schema_name, name):
         if expr.args.get("exists"):
             return Result(message=f"table {schema_name}.{name} already exists")
-        raise AlreadyExists(f"table {schema_name}.{name} already exists",
-                            hint="use CREATE TABLE IF NOT EXISTS, or DROP TABLE first")
+        raise AlreadyExists(
+            f"table {schema_name}.{name} already exists",
+            hint="use CREATE TABLE IF NOT EXISTS, or DROP TABLE first",
+        )
     raw, partition_nodes, location = _properties(expr)
     query = expr.expression
     if query is not None:
@@ -253,11 +267,15 @@ def create(engine: Engine, expr: exp.Create) -> Result:
             if isinstance(c.args.get("kind"), exp.CommentColumnConstraint):
                 doc = str(_literal(c.args["kind"].this))
             elif c.args.get("kind") is not None:
-                raise NotSupported(f"column constraint {c.sql('athena')} is not supported",
-                                   hint="Iceberg tables in Athena have no constraints")
+                raise NotSupported(
+                    f"column constraint {c.sql('athena')} is not supported",
+                    hint="Iceberg tables in Athena have no constraints",
+                )
         columns.append((col.name, ctypes.from_sql_type(kind_node, col.name), doc))
     if "partitioning" in raw or "partitioned_by" in raw:
-        raise InvalidInput("use PARTITIONED BY (…) in CREATE TABLE; partitioning=ARRAY[…] is for CTAS")
+        raise InvalidInput(
+            "use PARTITIONED BY (…) in CREATE TABLE; partitioning=ARRAY[…] is for CTAS"
+        )
     terms = [_partition_term(n) for n in partition_nodes]
     return _create_table(engine, schema_name, name, columns, terms, raw, location)
 
@@ -278,11 +296,17 @@ def _create_table(
     if "write.parquet.compression-codec" not in iceberg_props:
         iceberg_props["write.parquet.compression-codec"] = "zstd"
     table = engine.catalog.create_table(
-        schema_name, name, schema, partition_spec=spec,
-        location=engine.normalise_location(location), properties=iceberg_props,
+        schema_name,
+        name,
+        schema,
+        partition_spec=spec,
+        location=engine.normalise_location(location),
+        properties=iceberg_props,
     )
     engine.forget_table(schema_name, name)
-    return Result(message=f"table {schema_name}.{name} created", extra={"location": table.location()})
+    return Result(
+        message=f"table {schema_name}.{name} created", extra={"location": table.location()}
+    )
 
 
 def _ctas(
@@ -297,10 +321,14 @@ def _ctas(
     terms = [_partition_term(n) for n in partition_nodes]
     parts = raw.get("partitioning") or raw.get("partitioned_by")
     if parts:
-        terms.extend(parse_transform(str(p)) for p in (parts if isinstance(parts, list) else [parts]))
+        terms.extend(
+            parse_transform(str(p)) for p in (parts if isinstance(parts, list) else [parts])
+        )
     if raw.get("is_external") not in (None, False, "false", "FALSE"):
-        raise NotSupported("External keyword not supported for table type ICEBERG",
-                           hint="set is_external=false or leave it out")
+        raise NotSupported(
+            "External keyword not supported for table type ICEBERG",
+            hint="set is_external=false or leave it out",
+        )
     location = location or raw.get("location") or raw.get("external_location")
     with_data = raw.pop("__with_data", True)  # ... WITH NO DATA
     arrow, duck_types = engine.run_query_arrow(expr.expression, name_columns=False)
@@ -322,8 +350,11 @@ def _ctas(
         engine.catalog.drop_table(schema_name, name)  # nothing half-created
         engine.forget_table(schema_name, name)
         raise
-    return Result(message=f"table {schema_name}.{name} created ({arrow.num_rows} rows)",
-                  affected_rows=arrow.num_rows, snapshot_id=snapshot)
+    return Result(
+        message=f"table {schema_name}.{name} created ({arrow.num_rows} rows)",
+        affected_rows=arrow.num_rows,
+        snapshot_id=snapshot,
+    )
 
 
 def create_view(engine: Engine, expr: exp.Create) -> Result:
@@ -336,7 +367,9 @@ def create_view(engine: Engine, expr: exp.Create) -> Result:
     columns = [(n, str(t)) for n, t in zip(arrow.column_names, duck_types, strict=True)]
     view_schema = query.copy()
     text = view_schema.sql(dialect="athena")
-    engine.catalog.put_view(schema_name, name, text, columns, replace=bool(expr.args.get("replace")))
+    engine.catalog.put_view(
+        schema_name, name, text, columns, replace=bool(expr.args.get("replace"))
+    )
     return Result(message=f"view {schema_name}.{name} created")
 
 
@@ -348,8 +381,9 @@ def drop(engine: Engine, expr: exp.Drop) -> Result:
     if kind in ("SCHEMA", "DATABASE"):
         assert isinstance(target, exp.Table)
         name = (target.db or target.name).lower()
-        dropped = engine.catalog.drop_schema(name, cascade=bool(expr.args.get("cascade")),
-                                             if_exists=if_exists)
+        dropped = engine.catalog.drop_schema(
+            name, cascade=bool(expr.args.get("cascade")), if_exists=if_exists
+        )
         if dropped and engine.current_schema == name:
             engine.current_schema = engine.settings.default_schema
         return Result(message=f"schema {name} {'dropped' if dropped else 'does not exist'}")
@@ -357,19 +391,30 @@ def drop(engine: Engine, expr: exp.Drop) -> Result:
         raise SqlSyntaxError("DROP needs a name")
     schema_name, name = table_name(engine, target)
     if kind == "VIEW":
-        if not engine.catalog.schema_exists(schema_name) or not engine.catalog.drop_view(schema_name, name):
+        if not engine.catalog.schema_exists(schema_name) or not engine.catalog.drop_view(
+            schema_name, name
+        ):
             if if_exists:
                 return Result(message=f"view {schema_name}.{name} does not exist")
-            raise TableNotFound(f"view {schema_name}.{name} does not exist",
-                                hint=did_you_mean(name, engine.catalog.list_views(schema_name))
-                                if engine.catalog.schema_exists(schema_name) else None)
+            raise TableNotFound(
+                f"view {schema_name}.{name} does not exist",
+                hint=did_you_mean(name, engine.catalog.list_views(schema_name))
+                if engine.catalog.schema_exists(schema_name)
+                else None,
+            )
         return Result(message=f"view {schema_name}.{name} dropped")
     if kind == "TABLE":
-        if not engine.catalog.schema_exists(schema_name) or not engine.catalog.table_exists(schema_name, name):
+        if not engine.catalog.schema_exists(schema_name) or not engine.catalog.table_exists(
+            schema_name, name
+        ):
             if if_exists:
                 return Result(message=f"table {schema_name}.{name} does not exist")
-            if engine.catalog.schema_exists(schema_name) and engine.catalog.view_exists(schema_name, name):
-                raise InvalidInput(f"{schema_name}.{name} is a view", hint=f"DROP VIEW {schema_name}.{name}")
+            if engine.catalog.schema_exists(schema_name) and engine.catalog.view_exists(
+                schema_name, name
+            ):
+                raise InvalidInput(
+                    f"{schema_name}.{name} is a view", hint=f"DROP VIEW {schema_name}.{name}"
+                )
             engine.load_table(schema_name, name)  # raises with a did-you-mean
         engine.catalog.drop_table(schema_name, name)
         engine.forget_table(schema_name, name)
@@ -406,8 +451,10 @@ def alter(engine: Engine, expr: exp.Alter) -> Result:
                 _require_column(table, cname, full)
                 spec_sources = {f.source_id for f in table.spec().fields}
                 if table.schema().find_field(cname).field_id in spec_sources:
-                    raise InvalidInput(f"cannot drop partition column {cname} of {full}",
-                                       hint="Iceberg keeps partition source columns")
+                    raise InvalidInput(
+                        f"cannot drop partition column {cname} of {full}",
+                        hint="Iceberg keeps partition source columns",
+                    )
                 with table.update_schema() as update:
                     update.delete_column(cname)
             messages.append("column dropped")
@@ -425,9 +472,16 @@ def alter(engine: Engine, expr: exp.Alter) -> Result:
             _set_properties(table, updates)
             messages.append("properties set")
         elif isinstance(action, exp.AlterColumn):
-            return _change_column(engine, table, full, action.name.lower(),
-                                  (action.args.get("rename_to") or action.this).name.lower(),
-                                  action.args.get("dtype"), None, None)
+            return _change_column(
+                engine,
+                table,
+                full,
+                action.name.lower(),
+                (action.args.get("rename_to") or action.this).name.lower(),
+                action.args.get("dtype"),
+                None,
+                None,
+            )
         else:
             raise NotSupported(f"ALTER TABLE {action.sql('athena')} is not supported")
     engine.forget_table(schema_name, name)
@@ -443,8 +497,9 @@ def _set_properties(table: Any, updates: dict[str, str]) -> None:
 def _require_column(table: Any, cname: str, full: str) -> None:
     names = [f.name for f in table.schema().fields]
     if cname not in names:
-        raise ColumnNotFound(f"column {cname} does not exist in {full}",
-                             hint=did_you_mean(cname, names))
+        raise ColumnNotFound(
+            f"column {cname} does not exist in {full}", hint=did_you_mean(cname, names)
+        )
 
 
 _CHANGE_RE = re.compile(
@@ -482,7 +537,9 @@ def alter_command(engine: Engine, sql: str) -> Result:
             raise SqlSyntaxError(f"invalid column type {rest.strip()!r}", sql=sql) from e
         old = split_qualified(m.group("old"))[0].lower()
         new = split_qualified(m.group("new"))[0].lower()
-        return _change_column(engine, table, f"{schema_name}.{name}", old, new, dtype, comment, position)
+        return _change_column(
+            engine, table, f"{schema_name}.{name}", old, new, dtype, comment, position
+        )
     m = _UNSET_RE.match(sql)
     if m:
         schema_name, name = parse_name(engine, m.group("table"))
@@ -505,15 +562,28 @@ def alter_command(engine: Engine, sql: str) -> Result:
         ("RENAME PARTITION", "Iceberg partitions are hidden and cannot be renamed"),
     ):
         if needle in upper:
-            raise NotSupported(f"ALTER TABLE … {needle} is not supported for Iceberg tables", hint=hint)
-    raise SqlSyntaxError("unrecognised ALTER TABLE statement", sql=sql, line=1, column=1,
-                         hint="supported: ADD COLUMNS, DROP COLUMN, CHANGE COLUMN, RENAME TO, "
-                         "SET/UNSET TBLPROPERTIES")
+            raise NotSupported(
+                f"ALTER TABLE … {needle} is not supported for Iceberg tables", hint=hint
+            )
+    raise SqlSyntaxError(
+        "unrecognised ALTER TABLE statement",
+        sql=sql,
+        line=1,
+        column=1,
+        hint="supported: ADD COLUMNS, DROP COLUMN, CHANGE COLUMN, RENAME TO, "
+        "SET/UNSET TBLPROPERTIES",
+    )
 
 
 def _change_column(
-    engine: Engine, table: Any, full: str, old: str, new: str, dtype: Any,
-    comment: str | None, position: str | None,
+    engine: Engine,
+    table: Any,
+    full: str,
+    old: str,
+    new: str,
+    dtype: Any,
+    comment: str | None,
+    position: str | None,
 ) -> Result:
     from pyiceberg.types import DecimalType, DoubleType, FloatType, IntegerType, LongType
 
@@ -528,9 +598,12 @@ def _change_column(
         ok = (
             (isinstance(current.field_type, IntegerType) and isinstance(target, LongType))
             or (isinstance(current.field_type, FloatType) and isinstance(target, DoubleType))
-            or (isinstance(current.field_type, DecimalType) and isinstance(target, DecimalType)
+            or (
+                isinstance(current.field_type, DecimalType)
+                and isinstance(target, DecimalType)
                 and target.scale == current.field_type.scale
-                and target.precision >= current.field_type.precision)
+                and target.precision >= current.field_type.precision
+            )
         )
         if not ok:
             raise TypeMismatch(
@@ -585,12 +658,25 @@ def _like(pattern: str | None, names: list[str]) -> list[str]:
 
 
 _SHOW_RE = {
-    "schemas": re.compile(r"^SHOW\s+(?:SCHEMAS|DATABASES)(?:\s+LIKE)?(?:\s+'(?P<p>[^']*)')?\s*$", re.I),
-    "tables": re.compile(rf"^SHOW\s+TABLES(?:\s+(?:IN|FROM)\s+(?P<db>{QUALIFIED}))?(?:\s+LIKE)?(?:\s+'(?P<p>[^']*)')?\s*$", re.I),
-    "views": re.compile(rf"^SHOW\s+VIEWS(?:\s+(?:IN|FROM)\s+(?P<db>{QUALIFIED}))?(?:\s+LIKE)?(?:\s+'(?P<p>[^']*)')?\s*$", re.I),
-    "columns": re.compile(rf"^SHOW\s+COLUMNS\s+(?:IN|FROM)\s+(?P<t>{QUALIFIED})(?:\s+(?:IN|FROM)\s+(?P<db>{QUALIFIED}))?\s*$", re.I),
+    "schemas": re.compile(
+        r"^SHOW\s+(?:SCHEMAS|DATABASES)(?:\s+LIKE)?(?:\s+'(?P<p>[^']*)')?\s*$", re.I
+    ),
+    "tables": re.compile(
+        rf"^SHOW\s+TABLES(?:\s+(?:IN|FROM)\s+(?P<db>{QUALIFIED}))?(?:\s+LIKE)?(?:\s+'(?P<p>[^']*)')?\s*$",
+        re.I,
+    ),
+    "views": re.compile(
+        rf"^SHOW\s+VIEWS(?:\s+(?:IN|FROM)\s+(?P<db>{QUALIFIED}))?(?:\s+LIKE)?(?:\s+'(?P<p>[^']*)')?\s*$",
+        re.I,
+    ),
+    "columns": re.compile(
+        rf"^SHOW\s+COLUMNS\s+(?:IN|FROM)\s+(?P<t>{QUALIFIED})(?:\s+(?:IN|FROM)\s+(?P<db>{QUALIFIED}))?\s*$",
+        re.I,
+    ),
     "create": re.compile(rf"^SHOW\s+CREATE\s+(?P<kind>TABLE|VIEW)\s+(?P<t>{QUALIFIED})\s*$", re.I),
-    "props": re.compile(rf"^SHOW\s+TBLPROPERTIES\s+(?P<t>{QUALIFIED})(?:\s*\(\s*'(?P<key>[^']+)'\s*\))?\s*$", re.I),
+    "props": re.compile(
+        rf"^SHOW\s+TBLPROPERTIES\s+(?P<t>{QUALIFIED})(?:\s*\(\s*'(?P<key>[^']+)'\s*\))?\s*$", re.I
+    ),
     "partitions": re.compile(r"^SHOW\s+PARTITIONS\b", re.I),
 }
 
@@ -604,10 +690,21 @@ def show(engine: Engine, sql: str) -> Result:
     for kind in ("tables", "views"):
         m = _SHOW_RE[kind].match(text)
         if m:
-            db = split_qualified(m.group("db"))[-1].lower() if m.group("db") else engine.current_schema
+            db = (
+                split_qualified(m.group("db"))[-1].lower()
+                if m.group("db")
+                else engine.current_schema
+            )
             cat.require_schema(db)
-            names = cat.list_views(db) if kind == "views" else sorted(cat.list_tables(db) + cat.list_views(db))
-            return _rows(["tab_name" if kind == "tables" else "views"], [(n,) for n in _like(m.group("p"), names)])
+            names = (
+                cat.list_views(db)
+                if kind == "views"
+                else sorted(cat.list_tables(db) + cat.list_views(db))
+            )
+            return _rows(
+                ["tab_name" if kind == "tables" else "views"],
+                [(n,) for n in _like(m.group("p"), names)],
+            )
     m = _SHOW_RE["columns"].match(text)
     if m:
         schema_name, name = parse_name(engine, m.group("t"))
@@ -631,16 +728,24 @@ def show(engine: Engine, sql: str) -> Result:
         if m.group("key"):
             key = m.group("key").lower()
             if key not in shown:
-                raise InvalidInput(f"table {schema_name}.{name} has no property {key!r}",
-                                   code="PROPERTY_NOT_FOUND")
+                raise InvalidInput(
+                    f"table {schema_name}.{name} has no property {key!r}", code="PROPERTY_NOT_FOUND"
+                )
             return _rows(["prpt_name", "prpt_value"], [(key, shown[key])])
         return _rows(["prpt_name", "prpt_value"], list(shown.items()))
     if _SHOW_RE["partitions"].match(text):
-        raise NotSupported("SHOW PARTITIONS is not supported for Iceberg tables",
-                           hint='query the metadata table instead: SELECT * FROM "t$partitions"')
-    raise SqlSyntaxError("unrecognised SHOW statement", sql=sql, line=1, column=1,
-                         hint="supported: SHOW SCHEMAS|DATABASES, SHOW TABLES [IN db], SHOW VIEWS, "
-                         "SHOW COLUMNS IN t, SHOW CREATE TABLE t, SHOW TBLPROPERTIES t")
+        raise NotSupported(
+            "SHOW PARTITIONS is not supported for Iceberg tables",
+            hint='query the metadata table instead: SELECT * FROM "t$partitions"',
+        )
+    raise SqlSyntaxError(
+        "unrecognised SHOW statement",
+        sql=sql,
+        line=1,
+        column=1,
+        hint="supported: SHOW SCHEMAS|DATABASES, SHOW TABLES [IN db], SHOW VIEWS, "
+        "SHOW COLUMNS IN t, SHOW CREATE TABLE t, SHOW TBLPROPERTIES t",
+    )
 
 
 def columns_of(engine: Engine, schema_name: str, name: str) -> list[tuple[str, str, str]]:
@@ -666,10 +771,16 @@ def show_create_table(engine: Engine, schema_name: str, name: str) -> str:
     out = [f"CREATE TABLE {schema_name}.{name} (", ",\n".join(cols) + ")"]
     spec = table.spec()
     if spec.fields:
-        out.append("PARTITIONED BY (" + ", ".join(describe_transform(f, schema) for f in spec.fields) + ")")
+        out.append(
+            "PARTITIONED BY (" + ", ".join(describe_transform(f, schema) for f in spec.fields) + ")"
+        )
     out.append(f"LOCATION '{table.location()}'")
     shown = props_mod.athena_view(dict(table.properties))
-    out.append("TBLPROPERTIES (\n" + ",\n".join(f"  '{k}'={_ddl_string(v)}" for k, v in shown.items()) + ")")
+    out.append(
+        "TBLPROPERTIES (\n"
+        + ",\n".join(f"  '{k}'={_ddl_string(v)}" for k, v in shown.items())
+        + ")"
+    )
     return "\n".join(out)
 
 
@@ -678,21 +789,28 @@ def _ddl_string(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-_DESCRIBE_RE = re.compile(rf"^(?:DESCRIBE|DESC)\s+(?:(?P<style>FORMATTED|EXTENDED)\s+)?(?P<t>{QUALIFIED})(?:\s+(?P<col>\w+))?\s*$", re.I)
+_DESCRIBE_RE = re.compile(
+    rf"^(?:DESCRIBE|DESC)\s+(?:(?P<style>FORMATTED|EXTENDED)\s+)?(?P<t>{QUALIFIED})(?:\s+(?P<col>\w+))?\s*$",
+    re.I,
+)
 
 
 def describe(engine: Engine, sql: str) -> Result:
     m = _DESCRIBE_RE.match(" ".join(sql.split()))
     if not m:
-        raise SqlSyntaxError("expected DESCRIBE [FORMATTED] table [column]", sql=sql, line=1, column=1)
+        raise SqlSyntaxError(
+            "expected DESCRIBE [FORMATTED] table [column]", sql=sql, line=1, column=1
+        )
     schema_name, name = parse_name(engine, m.group("t"))
     cols = columns_of(engine, schema_name, name)
     if m.group("col"):
         col = m.group("col").lower()
         match = [c for c in cols if c[0] == col]
         if not match:
-            raise ColumnNotFound(f"column {col} does not exist in {schema_name}.{name}",
-                                 hint=did_you_mean(col, [c[0] for c in cols]))
+            raise ColumnNotFound(
+                f"column {col} does not exist in {schema_name}.{name}",
+                hint=did_you_mean(col, [c[0] for c in cols]),
+            )
         cols = match
     rows: list[tuple[Any, ...]] = list(cols)
     if m.group("style") and engine.catalog.table_exists(schema_name, name):
@@ -706,15 +824,17 @@ def describe(engine: Engine, sql: str) -> Result:
         rows.append(("", "", ""))
         rows.append(("# Detailed Table Information", "", ""))
         snap = table.current_snapshot()
-        rows.extend([
-            ("Database:", schema_name, ""),
-            ("Table:", name, ""),
-            ("Location:", table.location(), ""),
-            ("Table Type:", "ICEBERG", ""),
-            ("Format Version:", str(table.format_version), ""),
-            ("Current Snapshot:", str(snap.snapshot_id) if snap else "", ""),
-            ("Metadata Location:", table.metadata_location, ""),
-            ("Table Parameters:", "", ""),
-        ])
+        rows.extend(
+            [
+                ("Database:", schema_name, ""),
+                ("Table:", name, ""),
+                ("Location:", table.location(), ""),
+                ("Table Type:", "ICEBERG", ""),
+                ("Format Version:", str(table.format_version), ""),
+                ("Current Snapshot:", str(snap.snapshot_id) if snap else "", ""),
+                ("Metadata Location:", table.metadata_location, ""),
+                ("Table Parameters:", "", ""),
+            ]
+        )
         rows.extend((f"  {k}", v, "") for k, v in sorted(table.properties.items()))
     return _rows(["col_name", "data_type", "comment"], rows)

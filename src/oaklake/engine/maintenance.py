@@ -53,7 +53,9 @@ def optimize(engine: Engine, sql: str) -> Result:
     if not m:
         raise SqlSyntaxError(
             "expected OPTIMIZE table REWRITE DATA USING BIN_PACK [WHERE predicate]",
-            sql=sql, line=1, column=1,
+            sql=sql,
+            line=1,
+            column=1,
         )
     schema, name = parse_name(engine, m.group("t"))
     full = f"{schema}.{name}"
@@ -74,19 +76,28 @@ def optimize(engine: Engine, sql: str) -> Result:
         if any(t.delete_files for t in tasks):
             from oaklake.errors import NotSupported
 
-            raise NotSupported(f"{full} has delete files written by another engine",
-                               hint="compact it with that engine first")
+            raise NotSupported(
+                f"{full} has delete files written by another engine",
+                hint="compact it with that engine first",
+            )
         target = _target_size(table)
-        low = int(table.properties.get("optimize_rewrite_min_data_file_size_bytes", int(0.75 * target)))
-        high = int(table.properties.get("optimize_rewrite_max_data_file_size_bytes", int(1.8 * target)))
+        low = int(
+            table.properties.get("optimize_rewrite_min_data_file_size_bytes", int(0.75 * target))
+        )
+        high = int(
+            table.properties.get("optimize_rewrite_max_data_file_size_bytes", int(1.8 * target))
+        )
         threshold = _prop(table, "optimize_rewrite_data_file_threshold")
         groups: dict[Any, list[Any]] = defaultdict(list)
         for task in tasks:
             f = task.file
             if f.file_size_in_bytes < low or f.file_size_in_bytes > high:
                 groups[(f.spec_id, tuple(f.partition))].append(f)
-        chosen = [files for files in groups.values() if len(files) >= max(threshold, 2)
-                  or any(f.file_size_in_bytes > high for f in files)]
+        chosen = [
+            files
+            for files in groups.values()
+            if len(files) >= max(threshold, 2) or any(f.file_size_in_bytes > high for f in files)
+        ]
         change = Change()
         for files in chosen:
             rows = _read(engine, table, files)
@@ -117,7 +128,9 @@ def optimize(engine: Engine, sql: str) -> Result:
     )
 
 
-def _partition_filter(engine: Engine, table: Table, full: str, predicate: exp.Expression | None) -> Any:
+def _partition_filter(
+    engine: Engine, table: Table, full: str, predicate: exp.Expression | None
+) -> Any:
     """OPTIMIZE's WHERE: partition source columns only (Athena fails otherwise)."""
     if predicate is None:
         return None
@@ -125,7 +138,9 @@ def _partition_filter(engine: Engine, table: Table, full: str, predicate: exp.Ex
     from oaklake.engine.resolve import Resolver
 
     schema = table.schema()
-    sources = {schema.find_field(f.source_id).name for spec in table.specs().values() for f in spec.fields}
+    sources = {
+        schema.find_field(f.source_id).name for spec in table.specs().values() for f in spec.fields
+    }
     for col in predicate.find_all(exp.Column):
         if col.name.lower() not in sources:
             raise InvalidInput(
@@ -134,12 +149,11 @@ def _partition_filter(engine: Engine, table: Table, full: str, predicate: exp.Ex
                 hint="drop the condition, or use partition columns only",
             )
     resolver = Resolver(engine)
-    converted = pushdown.to_iceberg(
-        predicate, lambda c: c.name.lower(), resolver._safe_constant
-    )
+    converted = pushdown.to_iceberg(predicate, lambda c: c.name.lower(), resolver._safe_constant)
     if converted is None:
         raise InvalidInput(
-            f"OPTIMIZE's WHERE condition cannot be evaluated on partitions: {predicate.sql('athena')}",
+            "OPTIMIZE's WHERE condition cannot be evaluated on partitions: "
+            f"{predicate.sql('athena')}",
             hint="compare partition columns with constants, e.g. WHERE cat = 'c1'",
         )
     return converted
@@ -148,8 +162,13 @@ def _partition_filter(engine: Engine, table: Table, full: str, predicate: exp.Ex
 def _read(engine: Engine, table: Table, files: list[Any]) -> pa.Table:
     from oaklake.engine.scan import ScanPlan
 
-    plan = ScanPlan(name="", table=table, schema=table.schema(), snapshot_id=None,
-                    files=[f.file_path for f in files])
+    plan = ScanPlan(
+        name="",
+        table=table,
+        schema=table.schema(),
+        snapshot_id=None,
+        files=[f.file_path for f in files],
+    )
     return engine._duck(lambda: engine.con.sql(plan.select_sql()).to_arrow_table())
 
 

@@ -29,8 +29,15 @@ ICEBERG_TWINS = {
     "vacuum_min_snapshots_to_keep": "history.expire.min-snapshots-to-keep",
 }
 # CTAS WITH (...) keys that are not table properties.
-CTAS_ONLY = {"is_external", "location", "partitioning", "external_location", "bucketed_by",
-             "bucket_count", "partitioned_by"}
+CTAS_ONLY = {
+    "is_external",
+    "location",
+    "partitioning",
+    "external_location",
+    "bucketed_by",
+    "bucket_count",
+    "partitioned_by",
+}
 
 
 def validate(props: dict[str, str], *, for_create: bool) -> dict[str, str]:
@@ -67,7 +74,9 @@ def validate(props: dict[str, str], *, for_create: bool) -> dict[str, str]:
                 )
             value = value.lower()
         elif key in _INTEGER_KEYS and (not value.isdigit() or int(value) < 0):
-            raise InvalidProperty(f"table property {key} must be a non-negative integer, got {value!r}")
+            raise InvalidProperty(
+                f"table property {key} must be a non-negative integer, got {value!r}"
+            )
         out[key] = value
         twin = ICEBERG_TWINS.get(key)
         if twin:

@@ -8,6 +8,7 @@ file functions (``read_csv``, ``read_parquet``, ``read_json``) are left for Duck
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -115,15 +116,12 @@ class Resolver:
 
     def cleanup(self) -> None:
         con = self.engine.con
+        # Each name is a temp view or a registered Arrow table; dropping the other kind fails.
         for name in self.temp_names:
-            try:
+            with contextlib.suppress(Exception):
                 con.execute(f'DROP VIEW IF EXISTS "{name}"')
-            except Exception:  # noqa: S112 - registered arrow tables are not views
-                pass
-            try:
+            with contextlib.suppress(Exception):
                 con.unregister(name)
-            except Exception:  # noqa: S112
-                continue
         self.temp_names.clear()
 
     def constant(self, node: exp.Expression) -> Any:
@@ -249,9 +247,7 @@ class Resolver:
             value = value.replace(tzinfo=dt.UTC)
         return snapshot_for_timestamp(ref.table, full, int(value.timestamp() * 1000))
 
-    def _replace_table(
-        self, ref: _Ref, snapshot: int | None, row_filter: Any, text: str
-    ) -> None:
+    def _replace_table(self, ref: _Ref, snapshot: int | None, row_filter: Any, text: str) -> None:
         assert ref.table is not None
         scan = plan(
             ref.table,

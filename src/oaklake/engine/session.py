@@ -8,6 +8,7 @@ them, which keeps ``oaklake sql "select 1"`` quick to start.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -69,10 +70,9 @@ class Engine:
 
             # Never reach for the network to install an extension at run time.
             con = duckdb.connect(config={"autoinstall_known_extensions": False})
-            try:
-                con.execute("SET TimeZone = 'UTC'")  # Athena shows no-zone values in UTC
-            except duckdb.Error:  # pragma: no cover - a DuckDB build without ICU is UTC anyway
-                pass
+            # Athena shows no-zone values in UTC (a DuckDB build without ICU is UTC anyway).
+            with contextlib.suppress(duckdb.Error):
+                con.execute("SET TimeZone = 'UTC'")
             # Athena (Trino) divides integers as integers: 5 / 2 = 2.
             con.execute("SET integer_division = true")
             self._con = con
@@ -156,8 +156,9 @@ class Engine:
                 e.line, e.column = _duck_position(e.__cause__, stmt.text)
                 raise
             columns = [d[0] for d in cursor.description or []]
-            return Result(plain_columns=_constant_names(stmt.text, columns),
-                          plain_rows=cursor.fetchall())
+            return Result(
+                plain_columns=_constant_names(stmt.text, columns), plain_rows=cursor.fetchall()
+            )
         from oaklake.engine import ddl
 
         if first == "SHOW":
@@ -173,10 +174,17 @@ class Engine:
                 self, stmt.text
             )
         if first == "MSCK":
-            raise NotSupported("MSCK REPAIR TABLE does not apply to Iceberg tables",
-                               hint="Iceberg tracks its files itself: nothing to repair")
-        if first == "ALTER" and len(words) > 1 and words[1] == "TABLE" and re.search(
-            r"\b(CHANGE|UNSET|REPLACE\s+COLUMNS|SET\s+LOCATION|PARTITION)\b", stmt.text, re.I
+            raise NotSupported(
+                "MSCK REPAIR TABLE does not apply to Iceberg tables",
+                hint="Iceberg tracks its files itself: nothing to repair",
+            )
+        if (
+            first == "ALTER"
+            and len(words) > 1
+            and words[1] == "TABLE"
+            and re.search(
+                r"\b(CHANGE|UNSET|REPLACE\s+COLUMNS|SET\s+LOCATION|PARTITION)\b", stmt.text, re.I
+            )
         ):
             return ddl.alter_command(self, stmt.text)
         from sqlglot import exp
@@ -203,10 +211,14 @@ class Engine:
         if isinstance(expr, exp.Use):
             return ddl.use(self, expr)
         if isinstance(expr, exp.Command):
-            raise NotSupported(f"{expr.this} statements are not supported",
-                               hint="see the SQL reference in docs/sql.md for what oaklake runs")
-        raise NotSupported(f"{type(expr).__name__.upper()} statements are not supported",
-                           hint="see the SQL reference in docs/sql.md for what oaklake runs")
+            raise NotSupported(
+                f"{expr.this} statements are not supported",
+                hint="see the SQL reference in docs/sql.md for what oaklake runs",
+            )
+        raise NotSupported(
+            f"{type(expr).__name__.upper()} statements are not supported",
+            hint="see the SQL reference in docs/sql.md for what oaklake runs",
+        )
 
     # -- queries --------------------------------------------------------------------------
     def query(self, expr: Any) -> Result:
@@ -276,9 +288,7 @@ class Engine:
             verb = "EXPLAIN ANALYZE" if m.group("analyze") else "EXPLAIN"
             from oaklake.engine.translate import to_duckdb
 
-            rows = self._duck(
-                lambda: self.con.execute(f"{verb} {to_duckdb(resolved)}").fetchall()
-            )
+            rows = self._duck(lambda: self.con.execute(f"{verb} {to_duckdb(resolved)}").fetchall())
             for row in rows:
                 text = str(row[-1])
                 for scan_name in resolver.temp_names:
@@ -292,12 +302,13 @@ class Engine:
     def _insert(self, expr: Any) -> Result:
         from sqlglot import exp
 
-        from oaklake.catalog import types as ctypes
         from oaklake.engine.ddl import table_name
 
         if expr.args.get("overwrite"):
-            raise NotSupported("INSERT OVERWRITE is not supported for Iceberg tables",
-                               hint="DELETE the rows first, then INSERT INTO")
+            raise NotSupported(
+                "INSERT OVERWRITE is not supported for Iceberg tables",
+                hint="DELETE the rows first, then INSERT INTO",
+            )
         target = expr.this
         columns: list[str] | None = None
         if isinstance(target, exp.Schema):
@@ -314,8 +325,10 @@ class Engine:
                 if c not in names:
                     from oaklake.errors import did_you_mean
 
-                    raise ColumnNotFound(f"column {c} does not exist in {schema_name}.{name}",
-                                         hint=did_you_mean(c, names))
+                    raise ColumnNotFound(
+                        f"column {c} does not exist in {schema_name}.{name}",
+                        hint=did_you_mean(c, names),
+                    )
             if len(set(columns)) != len(columns):
                 raise InvalidInput("a column is named twice in the INSERT column list")
         target_cols = columns if columns is not None else names
@@ -334,8 +347,11 @@ class Engine:
         if arrow.num_rows == 0:
             return Result(message="0 rows inserted", affected_rows=0)
         snapshot = self.append_arrow(table, arrow)
-        return Result(message=f"{arrow.num_rows} rows inserted", affected_rows=arrow.num_rows,
-                      snapshot_id=snapshot)
+        return Result(
+            message=f"{arrow.num_rows} rows inserted",
+            affected_rows=arrow.num_rows,
+            snapshot_id=snapshot,
+        )
 
     def conform(
         self,
@@ -392,8 +408,12 @@ class Engine:
         retries = max(self.settings.commit_retries, 1) * 5
         for _ in range(retries + 1):
             try:
-                return commit_files(table, added=files, expected_snapshot_id=None,
-                                    properties={"oaklake.operation": "insert"})
+                return commit_files(
+                    table,
+                    added=files,
+                    expected_snapshot_id=None,
+                    properties={"oaklake.operation": "insert"},
+                )
             except StaleCommit:
                 table.refresh()
         delete_files(table, files)
@@ -436,8 +456,10 @@ def _constant_names(sql: str, columns: list[str]) -> list[str]:
     items.append(body[start:])
     if len(items) != len(columns):
         return columns
-    return [c if re.search(r"\bAS\s+\w+\s*$", item, re.I) else f"_col{i}"
-            for i, (c, item) in enumerate(zip(columns, items, strict=True))]
+    return [
+        c if re.search(r"\bAS\s+\w+\s*$", item, re.I) else f"_col{i}"
+        for i, (c, item) in enumerate(zip(columns, items, strict=True))
+    ]
 
 
 def _name_columns(expr: Any) -> Any:
@@ -463,9 +485,10 @@ def _name_columns(expr: Any) -> Any:
     select.set(
         "expressions",
         [
-            p if isinstance(p, exp.Alias | exp.Column | exp.Star) or (
-                isinstance(p, exp.Dot) and isinstance(p.expression, exp.Star)
-            ) else exp.alias_(p, f"_col{i}")
+            p
+            if isinstance(p, exp.Alias | exp.Column | exp.Star)
+            or (isinstance(p, exp.Dot) and isinstance(p.expression, exp.Star))
+            else exp.alias_(p, f"_col{i}")
             for i, p in enumerate(select.expressions)
         ],
     )
@@ -490,8 +513,11 @@ def _duck_error(e: Exception) -> OakError:
     if isinstance(e, duckdb.ConversionException):
         return TypeMismatch(text, hint="CAST values to the right type, or fix the data")
     if isinstance(e, duckdb.BinderException):
-        m = re.search(r'Referenced column "?([^"\s]+)"? not found|does not have a column named '
-                      r'"([^"]+)"', text)
+        m = re.search(
+            r'Referenced column "?([^"\s]+)"? not found|does not have a column named '
+            r'"([^"]+)"',
+            text,
+        )
         if m:
             found = re.search(r"Candidate bindings:[ :]*(.*)", str(e))
             listed = re.findall(r'"([^"]+)"', found[1]) if found else []
@@ -502,13 +528,18 @@ def _duck_error(e: Exception) -> OakError:
     if isinstance(e, duckdb.CatalogException):
         if "Table" in text and "does not exist" in text:
             return TableNotFound(text)
-        return QueryFailed(text, code="FUNCTION_NOT_FOUND" if "Function" in text else "QUERY_FAILED")
+        return QueryFailed(
+            text, code="FUNCTION_NOT_FOUND" if "Function" in text else "QUERY_FAILED"
+        )
     if isinstance(e, duckdb.IOException):
         return NotFound(text, code="FILE_NOT_FOUND", hint="check the path")
     if isinstance(e, duckdb.ParserException):
         return SqlSyntaxError(text)
     if isinstance(e, duckdb.OutOfRangeException | duckdb.InvalidInputException):
-        return QueryFailed(text, code="INVALID_VALUE" if isinstance(e, duckdb.OutOfRangeException) else "QUERY_FAILED")
+        return QueryFailed(
+            text,
+            code="INVALID_VALUE" if isinstance(e, duckdb.OutOfRangeException) else "QUERY_FAILED",
+        )
     return QueryFailed(text)
 
 
@@ -529,11 +560,10 @@ def locate_error(e: OakError, stmt: Statement, script: str, count: int) -> None:
     if getattr(e, "statement_index", None) is not None:
         return
     e.statement_index = stmt.index  # type: ignore[attr-defined]
-    if isinstance(e, SqlSyntaxError):
-        if e.line is not None:
-            if e.line == 1 and e.column is not None:
-                e.column += stmt.column - 1
-            e.line += stmt.line - 1
-            e.sql = script
+    if isinstance(e, SqlSyntaxError) and e.line is not None:
+        if e.line == 1 and e.column is not None:
+            e.column += stmt.column - 1
+        e.line += stmt.line - 1
+        e.sql = script
     if count > 1:
         e.message = f"statement {stmt.index} (line {stmt.line}): {e.message}"

@@ -61,7 +61,10 @@ def split(text: str) -> list[Statement]:
                     col = i - (text.rfind("\n", 0, i) + 1) + 1
                     what = "string" if c == "'" else "quoted name"
                     raise SqlSyntaxError(
-                        f"unterminated {what}", sql=text, line=line, column=col,
+                        f"unterminated {what}",
+                        sql=text,
+                        line=line,
+                        column=col,
                         hint=f"close the {c} opened here",
                     )
                 if backslash and (j - len(text[:j].rstrip("\\"))) % 2:  # \' inside Hive DDL
@@ -82,8 +85,13 @@ def split(text: str) -> list[Statement]:
             if close < 0:
                 line = text.count("\n", 0, i) + 1
                 col = i - (text.rfind("\n", 0, i) + 1) + 1
-                raise SqlSyntaxError("unterminated comment", sql=text, line=line, column=col,
-                                     hint="close the /* comment with */")
+                raise SqlSyntaxError(
+                    "unterminated comment",
+                    sql=text,
+                    line=line,
+                    column=col,
+                    hint="close the /* comment with */",
+                )
             i = close + 2
             continue
         if c == ";":
@@ -127,8 +135,24 @@ def _position_of_unclosed(text: str) -> tuple[int, int]:
 
 # Words a statement can start with; anything else is a typo worth naming (`selec 1`).
 LEADING_WORDS = (
-    "SELECT", "WITH", "VALUES", "TABLE", "INSERT", "CREATE", "DROP", "ALTER", "SHOW",
-    "DESCRIBE", "DESC", "EXPLAIN", "USE", "UPDATE", "DELETE", "MERGE", "OPTIMIZE", "VACUUM",
+    "SELECT",
+    "WITH",
+    "VALUES",
+    "TABLE",
+    "INSERT",
+    "CREATE",
+    "DROP",
+    "ALTER",
+    "SHOW",
+    "DESCRIBE",
+    "DESC",
+    "EXPLAIN",
+    "USE",
+    "UPDATE",
+    "DELETE",
+    "MERGE",
+    "OPTIMIZE",
+    "VACUUM",
     "MSCK",
 )
 _FIRST_WORD = re.compile(r"(?:\s+|--[^\n]*|/\*.*?\*/)*([A-Za-z_]\w*)", re.S)
@@ -144,8 +168,7 @@ def _unknown_statement(sql: str) -> SqlSyntaxError | None:
     hint = did_you_mean(m[1].upper(), LEADING_WORDS) or (
         "a statement starts with SELECT, WITH, INSERT, CREATE, DROP, ALTER, SHOW, DESCRIBE, …"
     )
-    return SqlSyntaxError(f"unknown statement {m[1]!r}", sql=sql, line=line, column=col,
-                          hint=hint)
+    return SqlSyntaxError(f"unknown statement {m[1]!r}", sql=sql, line=line, column=col, hint=hint)
 
 
 def parse(sql: str) -> Any:
@@ -166,8 +189,11 @@ def parse(sql: str) -> Any:
         if col is not None and highlight:
             col = max(col - len(highlight) + 1, 1)
         desc = str(err.get("description") or e).split("\n")[0]
-        desc = re.sub(r"Required keyword: '(\w+)' missing for <class '[\w.]+\.(\w+)'>",
-                      r"incomplete \2 expression (missing its \1)", desc)
+        desc = re.sub(
+            r"Required keyword: '(\w+)' missing for <class '[\w.]+\.(\w+)'>",
+            r"incomplete \2 expression (missing its \1)",
+            desc,
+        )
         near = f" near {highlight!r}" if highlight else ""
         raise SqlSyntaxError(f"{desc}{near}", sql=sql, line=line, column=col) from e
     except TokenError as e:

@@ -45,7 +45,8 @@ def _arrow(data: Any) -> pa.Table:
     if isinstance(data, list) and all(isinstance(r, dict) for r in data):
         return pa.Table.from_pylist(data)
     raise InvalidInput(
-        f"expected a pyarrow Table, a pandas DataFrame or a list of dicts, got {type(data).__name__}"
+        "expected a pyarrow Table, a pandas DataFrame or a list of dicts, "
+        f"got {type(data).__name__}"
     )
 
 
@@ -108,8 +109,11 @@ class TableHandle:
         if arrow.num_rows == 0:
             return Result(message="0 rows inserted", affected_rows=0)
         snapshot = self.engine.append_arrow(table, arrow)
-        return Result(message=f"{arrow.num_rows} rows inserted", affected_rows=arrow.num_rows,
-                      snapshot_id=snapshot)
+        return Result(
+            message=f"{arrow.num_rows} rows inserted",
+            affected_rows=arrow.num_rows,
+            snapshot_id=snapshot,
+        )
 
     def delete(self, where: str | None = None) -> Result:
         """DELETE FROM t [WHERE …] (Athena SQL predicate)."""
@@ -117,8 +121,11 @@ class TableHandle:
 
         cond = _predicate(where)
         change = dml.delete_where(self.engine, self.schema_name, self.name, cond)
-        return Result(message=f"{change.affected} rows deleted", affected_rows=change.affected,
-                      snapshot_id=change.snapshot_id)
+        return Result(
+            message=f"{change.affected} rows deleted",
+            affected_rows=change.affected,
+            snapshot_id=change.snapshot_id,
+        )
 
     def overwrite(self, data: Any, where: str | None = None) -> Result:
         """Replace the rows matching ``where`` (all rows by default) with ``data``, in ONE
@@ -130,8 +137,9 @@ class TableHandle:
             table = self.engine.load_table(self.schema_name, self.name)
             cols = ", ".join(f'"{c}"' for c in columns)
             arrow = self.engine.conform(table, self.full, columns, f'SELECT {cols} FROM "{name}"')
-        change = dml.delete_where(self.engine, self.schema_name, self.name, cond,
-                                  extra_rows=arrow, operation="overwrite")
+        change = dml.delete_where(
+            self.engine, self.schema_name, self.name, cond, extra_rows=arrow, operation="overwrite"
+        )
         return Result(
             message=f"{change.affected} rows replaced by {arrow.num_rows}",
             affected_rows=change.affected + arrow.num_rows,
@@ -164,8 +172,9 @@ class TableHandle:
             keys = [k.lower() for k in keys]
             for k in keys:
                 if k not in columns:
-                    raise ColumnNotFound(f"merge key {k} is not a column of the data",
-                                         hint=did_you_mean(k, columns))
+                    raise ColumnNotFound(
+                        f"merge key {k} is not a column of the data", hint=did_you_mean(k, columns)
+                    )
             on_sql = " AND ".join(f't."{k}" = s."{k}"' for k in keys)
             whens = []
             if delete_when:

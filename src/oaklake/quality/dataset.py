@@ -7,6 +7,7 @@ fused metric queries against that one view, whatever the dataset's kind.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,10 +73,9 @@ class BoundDataset:
 
     def close(self) -> None:
         if self._engine is not None:
-            try:
+            # best effort: the connection may be gone already
+            with contextlib.suppress(Exception):
                 self._engine.con.execute(f'DROP VIEW IF EXISTS "{self.view}"')
-            except Exception:  # noqa: S110 - best effort; the connection may be gone
-                pass
         if self._resolver is not None:
             self._resolver.cleanup()
 
@@ -98,7 +98,7 @@ def bind(engine: Engine, dataset: Dataset) -> BoundDataset:
     if dataset.kind == "file":
         assert dataset.path is not None
         files = _expand(dataset.path)
-        reader = FILE_READERS.get(files[0].suffix.lower().replace(".gz", "") or "", None)
+        reader = FILE_READERS.get(files[0].suffix.lower().replace(".gz", "") or "")
         if reader is None:
             suffixes = "".join(files[0].suffixes).lower()
             reader = next((r for s, r in FILE_READERS.items() if s in suffixes), None)
@@ -112,7 +112,9 @@ def bind(engine: Engine, dataset: Dataset) -> BoundDataset:
     else:
         if dataset.kind == "table":
             assert dataset.table is not None
-            version = f" FOR VERSION AS OF {int(dataset.snapshot_id)}" if dataset.snapshot_id else ""
+            version = (
+                f" FOR VERSION AS OF {int(dataset.snapshot_id)}" if dataset.snapshot_id else ""
+            )
             text = f"SELECT * FROM {dataset.table}{version}"
         else:
             assert dataset.sql is not None
@@ -121,17 +123,22 @@ def bind(engine: Engine, dataset: Dataset) -> BoundDataset:
         from sqlglot import exp
 
         if not isinstance(tree, exp.Query):
-            raise InvalidInput("a quality check runs on a query (SELECT …), not on other statements")
+            raise InvalidInput(
+                "a quality check runs on a query (SELECT …), not on other statements"
+            )
         select = to_duckdb(resolver.resolve(tree, engine.current_schema))
     try:
-        engine._duck(lambda: engine.con.execute(f'CREATE OR REPLACE TEMP VIEW "{view}" AS {select}'))
+        engine._duck(
+            lambda: engine.con.execute(f'CREATE OR REPLACE TEMP VIEW "{view}" AS {select}')
+        )
         described = engine._duck(lambda: engine.con.execute(f'DESCRIBE "{view}"').fetchall())
     except BaseException:
         resolver.cleanup()
         raise
     columns = [(str(r[0]), str(r[1])) for r in described]
-    return BoundDataset(dataset=dataset, view=view, columns=columns, files=files,
-                        _resolver=resolver, _engine=engine)
+    return BoundDataset(
+        dataset=dataset, view=view, columns=columns, files=files, _resolver=resolver, _engine=engine
+    )
 
 
 def _expand(path: str) -> list[Path]:
