@@ -83,6 +83,7 @@ class Resolver:
         self.temp_names: list[str] = []
         self._constants: dict[str, Any] = {}
         self._view_names: dict[str, set[str]] = {}
+        self._scan_views: dict[str, str] = {}  # scan SELECT -> the temp view that runs it
         # Names of relations the caller has already bound in DuckDB (DML targets, sources).
         self.passthrough: set[str] = set()
 
@@ -123,6 +124,7 @@ class Resolver:
             with contextlib.suppress(Exception):
                 con.unregister(name)
         self.temp_names.clear()
+        self._scan_views.clear()
 
     def constant(self, node: exp.Expression) -> Any:
         """Fold a column-free expression to a Python value with DuckDB."""
@@ -257,8 +259,14 @@ class Resolver:
             filter_text=text,
         )
         self.scans.append(scan)
-        name = self._temp("scan")
-        self.engine.con.execute(f'CREATE OR REPLACE TEMP VIEW "{name}" AS {scan.select_sql()}')
+        select = scan.select_sql()
+        name = self._scan_views.get(select)
+        if name is None:
+            # References that read the same files alike share a view: creating one costs DuckDB
+            # a bind (TPC-H q2 reads partsupp, supplier, nation and region twice each).
+            name = self._temp("scan")
+            self.engine.con.execute(f'CREATE OR REPLACE TEMP VIEW "{name}" AS {select}')
+            self._scan_views[select] = name
         self._swap(ref, name)
 
     # -- pushdown --------------------------------------------------------------------------
