@@ -11,6 +11,7 @@ catalog's metadata pointer; a stale commit raises :class:`StaleCommit` so caller
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
@@ -33,11 +34,91 @@ def write_data_files(table: Table, arrow: pa.Table) -> list[DataFile]:
     if arrow.num_rows == 0:
         return []
     arrow = arrow.cast(table.schema().as_arrow())
+    if not table.metadata.spec().is_unpartitioned():
+        return _write_partitioned(table, arrow)
     return list(
         _dataframe_to_data_files(
             table_metadata=table.metadata, df=arrow, io=table.io, write_uuid=uuid.uuid4()
         )
     )
+
+
+def _write_partitioned(table: Table, arrow: pa.Table) -> list[DataFile]:
+    """pyiceberg's ``_dataframe_to_data_files`` for a partitioned spec, minus its cost.
+
+    pyiceberg filters the whole table once per partition (rows x partitions: 13 s of a 17 s
+    MERGE that rewrote 1.1M rows into 480 partitions). Here one single-threaded group-by lists
+    each partition's row positions in input order, one ``take`` lays the partitions out one
+    after another, and each partition is a zero-copy slice: the same partitions, rows in the
+    same order, bin-packed, named and written by pyiceberg's own code as before.
+    """
+    import itertools
+
+    import numpy as np
+    import pyarrow as pa
+    from pyiceberg.io.pyarrow import (
+        _get_field_from_arrow_table,
+        bin_pack_arrow_table,
+        pyarrow_to_schema,
+        write_file,
+    )
+    from pyiceberg.partitioning import PartitionFieldValue, PartitionKey
+    from pyiceberg.table import DOWNCAST_NS_TIMESTAMP_TO_US_ON_WRITE, TableProperties, WriteTask
+    from pyiceberg.utils.config import Config
+    from pyiceberg.utils.properties import property_as_int
+
+    metadata = table.metadata
+    spec, schema = metadata.spec(), metadata.schema()
+    names = [f"_partition_{f.name}" for f in spec.fields]
+    keys: dict[str, Any] = {}
+    for pf, name in zip(spec.fields, names, strict=True):
+        column = schema.find_column_name(pf.source_id)
+        if column is None:
+            raise ValueError(f"Could not find column name for field ID: {pf.source_id}")
+        source_type = schema.find_field(pf.source_id).field_type
+        keys[name] = pf.transform.pyarrow_transform(source_type)(
+            _get_field_from_arrow_table(arrow, column)
+        )
+    keys["__oak_pos"] = pa.array(np.arange(arrow.num_rows, dtype=np.int64))
+    groups = pa.table(keys).group_by(names, use_threads=False).aggregate([("__oak_pos", "list")])
+    positions = groups.column("__oak_pos_list").combine_chunks()
+    offsets = positions.offsets.to_pylist()
+    laid_out = arrow.take(positions.flatten())
+    downcast = Config().get_bool(DOWNCAST_NS_TIMESTAMP_TO_US_ON_WRITE) or False
+    task_schema = pyarrow_to_schema(
+        arrow.schema,
+        name_mapping=schema.name_mapping,
+        downcast_ns_timestamp_to_us=downcast,
+        format_version=metadata.format_version,
+    )
+    target_size: int = property_as_int(  # type: ignore[assignment]  # has a default
+        properties=metadata.properties,
+        property_name=TableProperties.WRITE_TARGET_FILE_SIZE_BYTES,
+        default=TableProperties.WRITE_TARGET_FILE_SIZE_BYTES_DEFAULT,
+    )
+    write_uuid, counter = uuid.uuid4(), itertools.count(0)
+
+    def tasks() -> Any:
+        for i, values in enumerate(groups.select(names).to_pylist()):
+            key = PartitionKey(
+                field_values=[
+                    PartitionFieldValue(field=f, value=values[name])
+                    for f, name in zip(spec.fields, names, strict=True)
+                ],
+                partition_spec=spec,
+                schema=schema,
+            )
+            part = laid_out.slice(offsets[i], offsets[i + 1] - offsets[i])
+            for batches in bin_pack_arrow_table(part, target_size):
+                yield WriteTask(
+                    write_uuid=write_uuid,
+                    task_id=next(counter),
+                    record_batches=batches,
+                    partition_key=key,
+                    schema=task_schema,
+                )
+
+    return list(write_file(io=table.io, table_metadata=metadata, tasks=tasks()))
 
 
 def commit_files(
@@ -55,6 +136,7 @@ def commit_files(
     ``None`` because they never conflict).
     """
     from pyiceberg.exceptions import CommitFailedException, ValidationException
+    from pyiceberg.table.snapshots import Operation
 
     added = list(added)
     removed = list(removed)
@@ -68,7 +150,11 @@ def commit_files(
     try:
         with table.transaction() as txn:
             update = txn.update_snapshot(snapshot_properties=props)
-            producer: Any = update.overwrite() if removed else update.fast_append()
+            producer: Any = (
+                _overwrite_class()(operation=Operation.OVERWRITE, transaction=txn, io=table.io,
+                                   snapshot_properties=props)
+                if removed else update.fast_append()
+            )  # fmt: skip
             with producer as snapshot:
                 for f in removed:
                     snapshot.delete_data_file(f)
@@ -78,6 +164,35 @@ def commit_files(
         raise StaleCommit(str(e)) from e
     snap = table.current_snapshot()
     return snap.snapshot_id if snap is not None else None
+
+
+# Up to this many partitions, pyiceberg's manifest pruning for an overwrite is worth its cost.
+_PRUNE_PARTITIONS = 32
+
+
+@functools.cache
+def _overwrite_class() -> Any:
+    """pyiceberg's overwrite producer (what ``update_snapshot().overwrite()`` builds on a table
+    that has a snapshot), minus a cost that grows with the partitions touched.
+
+    To skip manifests that cannot hold a removed file, pyiceberg ORs one predicate per partition
+    of the removed files and binds it twice: for a MERGE that rewrote 480 partitions that was
+    half of the commit's CPU time. Past ``_PRUNE_PARTITIONS`` partitions every manifest is read
+    instead; removed files are found by identity either way, so the snapshot is the same.
+    """
+    from pyiceberg.expressions import AlwaysTrue
+    from pyiceberg.table.update.snapshot import _OverwriteFiles
+
+    class _Overwrite(_OverwriteFiles):
+        def _build_delete_files_partition_predicate(self) -> None:
+            removed = self._deleted_data_files
+            if len({(f.spec_id, f.partition) for f in removed}) <= _PRUNE_PARTITIONS:
+                super()._build_delete_files_partition_predicate()
+                return
+            for spec_id in {f.spec_id for f in removed}:
+                self.partition_filters[spec_id] = AlwaysTrue()
+
+    return _Overwrite
 
 
 def delete_files(table: Table, files: Iterable[DataFile]) -> None:

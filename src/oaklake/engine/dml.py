@@ -153,6 +153,23 @@ def _bind_target(engine: Engine, resolver: Resolver, scan: ScanPlan) -> str:
     return view
 
 
+def _bind_files(
+    engine: Engine, resolver: Resolver, scan: ScanPlan, view: str, paths: list[str]
+) -> str:
+    """A view of just the files to rewrite (``paths`` as DuckDB's ``filename`` shows them):
+    ``view`` itself when that is all of them. Reading only those files beats filtering the
+    whole scan on a list of names: ``__oak_file IN (480 paths)`` made a 1M-row MERGE's rewrite
+    query 2.2x slower."""
+    import dataclasses
+
+    if len(set(paths)) == len(scan.files):
+        return view
+    by_path = {local_path(f.file_path): f for f in scan.data_files}
+    chosen = [by_path[p] for p in paths]
+    return _bind_target(engine, resolver, dataclasses.replace(
+        scan, files=[f.file_path for f in chosen], data_files=chosen))
+
+
 def _row_filter(
     conds: list[exp.Expression], alias: str, table: Table, resolver: Resolver, *, sole: bool
 ) -> Any:
@@ -300,7 +317,12 @@ def _rewrite(
             return Change()
         view = _bind_target(engine, resolver, scan)
         cond_sql = _sql(resolver, engine, cond)
-        source = f'(SELECT *, COALESCE(({cond_sql}), FALSE) AS __oak_hit FROM "{view}" AS "{alias}") AS "{alias}"'
+
+        def flagged(v: str) -> str:
+            hit = f"COALESCE(({cond_sql}), FALSE) AS __oak_hit"
+            return f'(SELECT *, {hit} FROM "{v}" AS "{alias}") AS "{alias}"'
+
+        source = flagged(view)
         per_file = engine._duck(lambda: engine.con.execute(
             f'SELECT __oak_file, count(*) FILTER (WHERE __oak_hit), count(*) FROM {source} '
             "GROUP BY __oak_file HAVING count(*) FILTER (WHERE __oak_hit) > 0"
@@ -335,9 +357,8 @@ def _rewrite(
             exprs = [f'"{alias}"."{f.name}"' for f in fields]
             keep = "NOT __oak_hit"
         if rewrite:
-            placeholders = ", ".join("'" + p.replace("'", "''") + "'" for p in rewrite)
-            sql = (f"SELECT {', '.join(exprs)} FROM {source} "
-                   f"WHERE __oak_file IN ({placeholders}) AND {keep}")
+            files = _bind_files(engine, resolver, scan, view, rewrite)
+            sql = f"SELECT {', '.join(exprs)} FROM {flagged(files)} WHERE {keep}"
             change.new_rows.append(engine._duck(lambda: engine.con.sql(sql).to_arrow_table()))
         return change
     finally:
@@ -514,9 +535,9 @@ def _merge_attempt(
                                       set_fields, f"MERGE INTO {full}")
                 deletes = [i for i, c in matched if c.action == "delete"]
                 keep = f"{action} NOT IN ({', '.join(map(str, deletes))})" if deletes else "TRUE"
-                placeholders = ", ".join("'" + p.replace("'", "''") + "'" for p in touched)
-                sql = (f"SELECT {', '.join(exprs)} FROM {tv} LEFT JOIN {sv} ON {on_sql} "
-                       f"WHERE {t}.__oak_file IN ({placeholders}) AND {keep}")
+                files = _bind_files(engine, resolver, scan, target, touched)
+                sql = (f'SELECT {", ".join(exprs)} FROM "{files}" AS {t} LEFT JOIN {sv} '
+                       f"ON {on_sql} WHERE {keep}")
                 change.new_rows.append(engine._duck(lambda: engine.con.sql(sql).to_arrow_table()))
         inserts = [(i, c) for i, c in enumerate(clauses, 1) if not c.matched]
         if inserts:
