@@ -1,0 +1,1 @@
+"""Benchmarks: one command each, a printed table of figures and ratios, a JSON result."""
