@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from oaklake.engine.result import Result
     from oaklake.engine.session import Engine
     from oaklake.engine.tables import TableHandle
+    from oaklake.ingest.load import IngestResult
     from oaklake.quality.ast import Ruleset
     from oaklake.quality.results import DqResult
 
@@ -121,6 +122,62 @@ class Lake:
 
         return dq_annotate(self, dataset, metric, include=include, run_id=run_id, at=at,
                            context=context)
+
+    # -- ingest (oaklake ingest …) -------------------------------------------------------
+    def ingest(
+        self,
+        paths: str | os.PathLike[str] | list[str | os.PathLike[str]],
+        table: str,
+        *,
+        mode: str = "append",
+        key: str | list[str] | None = None,
+        delete_when: str | None = None,
+        partitions: bool = False,
+        evolve: bool = False,
+        rules: str | os.PathLike[str] | None = None,
+        on_fail: str = "quarantine",
+        force: bool = False,
+        schema: str | os.PathLike[str] | None = None,
+        partition_by: str | None = None,
+        context: str = "ingest",
+        notify: bool = True,
+        progress: Any = None,
+        now: Any = None,
+        **read_options: Any,
+    ) -> IngestResult:
+        """Load files (paths, globs, folders) into ``table`` through its quality gate, as one
+        commit; see ``oaklake ingest --help``. ``read_options`` are the CSV/JSON options
+        (``delimiter``, ``header``, ``quote``, ``escape``, ``encoding``, ``null``,
+        ``max_line_size``, ``sample_rows``, ``date_format``, ``timestamp_format``, ``format``).
+        A failed gate returns a result with ``status == "quarantined"``; call
+        ``.raise_for_status()`` to turn that into an exception."""
+        from oaklake.ingest.load import IngestOptions, ingest
+        from oaklake.ingest.read import ReadOptions
+
+        listed = [paths] if isinstance(paths, str | os.PathLike) else list(paths)
+        keys = [k for k in (key.split(",") if isinstance(key, str) else (key or [])) if k.strip()]
+        try:
+            read = ReadOptions(**read_options)
+        except TypeError as e:
+            from oaklake.errors import InvalidInput
+
+            raise InvalidInput(f"unknown read option: {e}") from None
+        options = IngestOptions(
+            mode=mode,
+            key=tuple(k.strip() for k in keys),
+            delete_when=delete_when,
+            partitions=partitions,
+            evolve=evolve,
+            rules=rules,
+            on_fail=on_fail,
+            force=force,
+            schema=schema,
+            partition_by=partition_by,
+            read=read,
+            context=context,
+            notify=notify,
+        )
+        return ingest(self, listed, table, options, progress=progress, now=now)
 
     def close(self) -> None:
         if self._engine is not None:

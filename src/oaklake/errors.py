@@ -143,6 +143,42 @@ class CommitConflict(OakError):
     http_status = 409
 
 
+class InvalidFile(InvalidInput):
+    """A file that cannot be loaded as it is. Names the file and, where known, the line (or
+    row) and column, so the user can open it at the right place."""
+
+    code = "INVALID_FILE"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        line: int | None = None,
+        column: str | None = None,
+        hint: str | None = None,
+        code: str | None = None,
+    ) -> None:
+        self.path = path
+        self.line = line
+        self.column = column
+        super().__init__(message, hint=hint, code=code)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = super().to_dict()
+        d.update(file=self.path, line=self.line, column=self.column)
+        return d
+
+
+class QualityGateFailed(OakError):
+    """An ingest's data failed its rules: nothing was committed and the batch is quarantined.
+    Exit code 1, like ``oaklake dq run`` with a failing rule: the data is wrong, not the call."""
+
+    code = "QUALITY_GATE_FAILED"
+    exit_code = 1
+    http_status = 422
+
+
 class MissingDependency(OakError, ImportError):
     code = "MISSING_DEPENDENCY"
 

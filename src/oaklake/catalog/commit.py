@@ -11,9 +11,11 @@ catalog's metadata pointer; a stale commit raises :class:`StaleCommit` so caller
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -24,6 +26,24 @@ if TYPE_CHECKING:
 
 class StaleCommit(Exception):
     """The table moved on since it was read: re-plan against the new snapshot and retry."""
+
+
+# Summary properties added to every snapshot committed inside ``snapshot_summary(...)``: how
+# ingest files its ledger entry in the very commit that loads the batch, whatever path (append,
+# overwrite, MERGE) writes it.
+_SUMMARY: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar(
+    "oaklake_snapshot_summary", default=None
+)
+
+
+@contextmanager
+def snapshot_summary(properties: dict[str, str]) -> Iterator[None]:
+    """Add ``properties`` to the summary of the snapshots committed in this block."""
+    token = _SUMMARY.set({**(_SUMMARY.get() or {}), **properties})
+    try:
+        yield
+    finally:
+        _SUMMARY.reset(token)
 
 
 def write_data_files(table: Table, arrow: pa.Table) -> list[DataFile]:
@@ -146,7 +166,7 @@ def commit_files(
     current_id = current.snapshot_id if current is not None else None
     if expected_snapshot_id is not None and current_id != expected_snapshot_id:
         raise StaleCommit(f"table is at snapshot {current_id}, change was planned on {expected_snapshot_id}")
-    props = dict(properties or {})
+    props = {**dict(properties or {}), **(_SUMMARY.get() or {})}
     try:
         with table.transaction() as txn:
             update = txn.update_snapshot(snapshot_properties=props)
@@ -202,3 +222,42 @@ def delete_files(table: Table, files: Iterable[DataFile]) -> None:
             table.io.delete(f.file_path)
         except Exception:  # noqa: S112 - an orphan left here is VACUUM's to remove
             continue
+
+
+def adopt_parquet_files(table: Table, staged: Iterable[str]) -> list[DataFile]:
+    """Move Parquet files written elsewhere (with the table's field ids) into the table's data
+    folder and describe them as data files, statistics read from their footers. Nothing is
+    committed: a crash leaves orphans for VACUUM, never a half-loaded table.
+
+    Only unpartitioned tables: a file of a partitioned table must hold one partition.
+    """
+    import os
+    import shutil
+    from pathlib import Path
+
+    from pyiceberg.io.pyarrow import parquet_file_to_data_file
+
+    if not table.metadata.spec().is_unpartitioned():
+        raise ValueError("adopt_parquet_files needs an unpartitioned table")
+    location = table.location().rstrip("/") + "/data"
+    files: list[DataFile] = []
+    for path in staged:
+        name = f"{uuid.uuid4()}.parquet"
+        if location.startswith("file://") or "://" not in location:
+            folder = Path(location.removeprefix("file://"))
+            folder.mkdir(parents=True, exist_ok=True)
+            target = folder / name
+            try:
+                os.replace(path, target)
+            except OSError:  # another file system: copy, then drop the staged file
+                shutil.copyfile(path, target)
+                os.unlink(path)
+            uri = f"file://{target}" if location.startswith("file://") else str(target)
+        else:
+            uri = f"{location}/{name}"
+            output = table.io.new_output(uri)
+            with open(path, "rb") as src, output.create(overwrite=False) as dst:
+                shutil.copyfileobj(src, dst, 8 << 20)
+            os.unlink(path)
+        files.append(parquet_file_to_data_file(table.io, table.metadata, uri))
+    return files

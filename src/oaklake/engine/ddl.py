@@ -253,6 +253,17 @@ def create(engine: Engine, expr: exp.Create) -> Result:
     query = expr.expression
     if query is not None:
         return _ctas(engine, expr, schema_name, name, raw, partition_nodes, location)
+    columns = column_definitions(expr)
+    if "partitioning" in raw or "partitioned_by" in raw:
+        raise InvalidInput(
+            "use PARTITIONED BY (…) in CREATE TABLE; partitioning=ARRAY[…] is for CTAS"
+        )
+    terms = [_partition_term(n) for n in partition_nodes]
+    return _create_table(engine, schema_name, name, columns, terms, raw, location)
+
+
+def column_definitions(expr: exp.Create) -> list[tuple[str, Any, str | None]]:
+    """(name, Iceberg type, comment) of each column a CREATE TABLE declares."""
     if not isinstance(expr.this, exp.Schema):
         raise SqlSyntaxError("CREATE TABLE needs a column list or AS SELECT")
     columns = []
@@ -272,12 +283,28 @@ def create(engine: Engine, expr: exp.Create) -> Result:
                     hint="Iceberg tables in Athena have no constraints",
                 )
         columns.append((col.name, ctypes.from_sql_type(kind_node, col.name), doc))
-    if "partitioning" in raw or "partitioned_by" in raw:
+    return columns
+
+
+def declared_table(text: str) -> tuple[list[tuple[str, Any, str | None]], list[Any]]:
+    """Columns and partition terms of a schema file: a whole ``CREATE TABLE`` statement or
+    just its column list (``id bigint, name string``)."""
+    from oaklake.engine.statements import parse
+
+    body = text.strip().rstrip(";").strip()
+    if not body:
+        raise InvalidInput("the schema file is empty", hint="id bigint, name string, ts timestamp")
+    statement = body if re.match(r"(?is)^create\s", body) else f"CREATE TABLE t ({body})"
+    expr = parse(statement)
+    if not isinstance(expr, exp.Create) or (expr.args.get("kind") or "").upper() != "TABLE":
         raise InvalidInput(
-            "use PARTITIONED BY (…) in CREATE TABLE; partitioning=ARRAY[…] is for CTAS"
+            "a schema file holds a column list or one CREATE TABLE statement",
+            hint="id bigint, name string, ts timestamp",
         )
-    terms = [_partition_term(n) for n in partition_nodes]
-    return _create_table(engine, schema_name, name, columns, terms, raw, location)
+    if expr.expression is not None:
+        raise InvalidInput("a schema file declares columns; CREATE TABLE … AS SELECT is not one")
+    _, partition_nodes, _ = _properties(expr)
+    return column_definitions(expr), [_partition_term(n) for n in partition_nodes]
 
 
 def _create_table(

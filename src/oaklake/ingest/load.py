@@ -1,0 +1,1026 @@
+"""One ingest, start to end: files -> staged Parquet -> quality gate -> one commit -> ledger.
+
+1. Everything a user can get wrong is checked before any data is read: arguments, the table
+   name, the rules (DQDL parses), the files (exist, readable, not empty, one format, headers
+   without duplicates) and the schema (drift, incompatible types, merge keys).
+2. DuckDB reads the batch once and writes it as Parquet with the table's field ids into a
+   staging folder inside the workspace. CSV is parsed strictly with the target types, so the
+   first bad row is reported as ``file:line``. The files' checksums are computed meanwhile.
+3. The rules run on the staged files. A failing batch is copied to the quarantine folder with
+   its report; nothing is committed.
+4. A passing batch is committed as ONE snapshot (append, overwrite, or MERGE) whose summary
+   records the files and checksums; then the ledger table is appended. A process killed at any
+   point before the commit leaves the table as it was and the files ingestible again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from oaklake.errors import (
+    ColumnNotFound,
+    CommitConflict,
+    InvalidFile,
+    InvalidInput,
+    NotSupported,
+    QualityGateFailed,
+    SchemaNotFound,
+    did_you_mean,
+)
+from oaklake.ingest import ledger as ledger_mod
+from oaklake.ingest.read import ReadOptions, Reader, reader_for
+from oaklake.ingest.sources import SourceFile, checksum, expand
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    from pyiceberg.schema import Schema
+    from pyiceberg.table import Table
+    from pyiceberg.types import IcebergType
+
+    from oaklake.app import Lake
+    from oaklake.quality.results import DqResult
+
+MODES = ("append", "overwrite", "merge")
+ON_FAIL = ("quarantine", "quarantine-rows")
+DEFAULT_CONTEXT = "ingest"
+Progress = Callable[[str, float | None], None]
+
+
+@dataclass(frozen=True)
+class IngestOptions:
+    """What ``oaklake ingest`` is asked to do besides which files go where."""
+
+    mode: str = "append"
+    key: tuple[str, ...] = ()
+    delete_when: str | None = None
+    partitions: bool = False  # overwrite only the partitions the batch has
+    evolve: bool = False
+    rules: str | os.PathLike[str] | None = None
+    on_fail: str = "quarantine"
+    force: bool = False
+    schema: str | os.PathLike[str] | None = None  # a DDL file (or its text)
+    partition_by: str | None = None
+    read: ReadOptions = field(default_factory=ReadOptions)
+    context: str = DEFAULT_CONTEXT
+    notify: bool = True
+
+
+@dataclass
+class IngestResult:
+    """What one ingest did; ``status`` is loaded, partial, skipped or quarantined."""
+
+    table: str
+    status: str
+    mode: str
+    batch_id: str
+    files: list[str] = field(default_factory=list)
+    skipped_files: list[str] = field(default_factory=list)
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_rejected: int = 0
+    snapshot_id: int | None = None
+    created_table: bool = False
+    evolved_columns: list[str] = field(default_factory=list)
+    quality: DqResult | None = None
+    quarantine: str | None = None
+    seconds: float = 0.0
+    changes: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status != "quarantined"
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.ok else 1
+
+    def raise_for_status(self) -> IngestResult:
+        """Raise QualityGateFailed (exit code 1) when the batch was quarantined."""
+        if not self.ok:
+            failed = self.failed_rules()
+            raise QualityGateFailed(
+                f"{self.table}: the batch failed {len(failed)} rule(s); nothing was committed "
+                f"and it was quarantined in {self.quarantine}",
+                hint="see report.json there; fix the data (or the rules) and ingest again",
+            )
+        return self
+
+    def failed_rules(self) -> list[str]:
+        if self.quality is None:
+            return []
+        return [r.rule for r in self.quality.rules if r.outcome != "Passed"]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "table": self.table,
+            "status": self.status,
+            "mode": self.mode,
+            "batch_id": self.batch_id,
+            "files": self.files,
+            "skipped_files": self.skipped_files,
+            "rows_read": self.rows_read,
+            "rows_loaded": self.rows_loaded,
+            "rows_rejected": self.rows_rejected,
+            "snapshot_id": self.snapshot_id,
+            "created_table": self.created_table,
+            "evolved_columns": self.evolved_columns,
+            "quality": None
+            if self.quality is None
+            else {
+                "run_id": self.quality.run_id,
+                "score": self.quality.score,
+                "rules": len(self.quality.rules),
+                "failed_rules": self.failed_rules(),
+            },
+            "quarantine": self.quarantine,
+            "seconds": round(self.seconds, 3),
+            "changes": self.changes,
+        }
+
+
+@dataclass
+class _Target:
+    """The table a batch goes to: its schema (with ids) as it will be after the commit."""
+
+    schema_name: str
+    name: str
+    table: Table | None  # None: created at commit time
+    schema: Schema
+    new_columns: list[tuple[str, IcebergType]]
+    partition_terms: list[Any]
+
+    @property
+    def full(self) -> str:
+        return f"{self.schema_name}.{self.name}"
+
+
+# -- entry point ----------------------------------------------------------------------------
+def ingest(
+    lake: Lake,
+    paths: Sequence[str | os.PathLike[str]],
+    table: str,
+    options: IngestOptions | None = None,
+    *,
+    progress: Progress | None = None,
+    now: dt.datetime | None = None,
+) -> IngestResult:
+    """Load files into ``table`` through its quality gate (see the module's docstring)."""
+    started = time.perf_counter()
+    opts = options or IngestOptions()
+    _check_options(opts)
+    read = opts.read.checked()
+    engine = lake.engine
+    schema_name, name = _table_name(lake, table)
+    full = f"{schema_name}.{name}"
+    existing = _load(lake, schema_name, name)
+    if existing is None and opts.mode == "merge":
+        pass  # a merge into a new table is an insert of every row: allowed
+    if existing is not None and opts.partition_by:
+        raise InvalidInput(
+            f"{full} exists; --partition-by only applies when ingest creates the table",
+            hint=f"ALTER TABLE {full} SET PARTITION SPEC … is not supported yet; "
+            "create a new table",
+        )
+    if existing is not None and opts.schema is not None:
+        raise InvalidInput(
+            f"{full} exists; --schema only applies when ingest creates the table",
+            hint="leave --schema out: the table's own schema is used",
+        )
+    rules_text = _rules(lake, full, opts, existing is not None)
+    files = expand(paths, read.format)
+    reader = reader_for(engine, files, read)
+    target = _target(lake, schema_name, name, existing, reader, opts)
+    batch_id = str(uuid.uuid4())
+    result = IngestResult(table=full, status="loaded", mode=opts.mode, batch_id=batch_id)
+    if existing is not None:
+        ledger_mod.Ledger(lake).repair(existing, full)
+
+    staging = lake.settings.root / ".oaklake" / "staging" / batch_id
+    try:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            sums = pool.submit(lambda: [checksum(f.path) for f in files])
+            staged, rows = _stage(lake, reader, target, staging, progress)
+            checksums = sums.result()
+        entries = [
+            ledger_mod.LedgerFile(str(f.path), c, f.size)
+            for f, c in zip(files, checksums, strict=True)
+        ]
+        if existing is not None and not opts.force:
+            known = ledger_mod.Ledger(lake).known(existing, checksums)
+            if known:
+                fresh = [i for i, c in enumerate(checksums) if c not in known]
+                result.skipped_files = [str(files[i].path) for i in range(len(files)) if i not in fresh]
+                if not fresh:
+                    result.status = "skipped"
+                    result.files = []
+                    result.seconds = time.perf_counter() - started
+                    return result
+                # Some files are new: read only those (rare; a re-sent folder).
+                shutil.rmtree(staging, ignore_errors=True)
+                files = [files[i] for i in fresh]
+                entries = [entries[i] for i in fresh]
+                reader = reader_for(engine, files, read)
+                target = _target(lake, schema_name, name, existing, reader, opts)
+                staged, rows = _stage(lake, reader, target, staging, progress)
+        result.files = [str(f.path) for f in files]
+        result.rows_read = rows
+        if rows == 0:
+            raise InvalidFile(
+                "the batch holds no rows",
+                path=str(files[0].path),
+                code="EMPTY_FILE",
+                hint="nothing to load",
+            )
+        if opts.mode == "merge":
+            _check_keys(lake, staged, list(opts.key))
+        load_rows: pa.Table | None = None  # set when only some rows pass (quarantine-rows)
+        if rules_text is not None:
+            _report(progress, "checking rules", None)
+            verdict = _gate(lake, rules_text, full, staged, opts, now)
+            result.quality = verdict.result
+            if verdict.quarantine_all:
+                folder = _quarantine(lake, full, files, result, verdict.rows, copy_files=True)
+                result.status = "quarantined"
+                result.quarantine = str(folder)
+                result.rows_rejected = rows
+                result.seconds = time.perf_counter() - started
+                _announce(lake, result, opts)
+                return result
+            if verdict.failing_rows is not None and verdict.failing_rows.num_rows:
+                load_rows = verdict.passing_rows
+                result.rows_rejected = verdict.failing_rows.num_rows
+                folder = _quarantine(
+                    lake, full, files, result, verdict.failing_rows, copy_files=False
+                )
+                result.status = "partial"
+                result.quarantine = str(folder)
+        _report(progress, "committing", None)
+        summary = ledger_mod.summary(batch_id, opts.mode, entries)
+        loaded = _commit(lake, target, staged, load_rows, opts, summary, result)
+        result.rows_loaded = loaded
+        if result.status == "partial":
+            _announce(lake, result, opts)
+        table_now = engine.load_table(schema_name, name)
+        ledger_mod.Ledger(lake).record(
+            table_now,
+            full,
+            [
+                {**{"batch_id": batch_id, "file_path": e.path, "sha256": e.sha256,
+                    "size_bytes": e.size, "mode": opts.mode},
+                 "snapshot_id": result.snapshot_id, "batch_rows": loaded,
+                 "ingested_at": dt.datetime.now(dt.UTC).replace(tzinfo=None)}
+                for e in entries
+            ],
+        )  # fmt: skip
+    finally:
+        reader.drop_rejects(engine)
+        shutil.rmtree(staging, ignore_errors=True)
+        _drop_empty(staging.parent)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+# -- checks before reading -------------------------------------------------------------------
+def _check_options(opts: IngestOptions) -> None:
+    if opts.mode not in MODES:
+        raise InvalidInput(f"unknown mode {opts.mode!r}", hint="--mode append, overwrite or merge")
+    if opts.on_fail not in ON_FAIL:
+        raise InvalidInput(
+            f"unknown --on-fail {opts.on_fail!r}", hint="--on-fail quarantine or quarantine-rows"
+        )
+    if opts.mode == "merge" and not opts.key:
+        raise InvalidInput("--mode merge needs --key COLUMN[,COLUMN]", hint="--key order_id")
+    if opts.key and opts.mode != "merge":
+        raise InvalidInput("--key is for --mode merge")
+    if opts.delete_when and opts.mode != "merge":
+        raise InvalidInput("--delete-when is for --mode merge (change-data-capture files)")
+    if opts.partitions and opts.mode != "overwrite":
+        raise InvalidInput("--partitions is for --mode overwrite")
+    if not opts.context or not opts.context.strip():
+        raise InvalidInput("the evaluation context must not be empty")
+
+
+def _table_name(lake: Lake, table: str) -> tuple[str, str]:
+    from oaklake.engine.ddl import parse_name
+
+    if not table or not table.strip():
+        raise InvalidInput("--table is required", hint="--table sales.orders")
+    schema_name, name = parse_name(lake.engine, table)
+    if schema_name == ledger_mod.SYSTEM_SCHEMA:
+        raise InvalidInput(f"{ledger_mod.SYSTEM_SCHEMA} holds oaklake's own tables; ingest elsewhere")
+    if not lake.catalog.schema_exists(schema_name):
+        raise SchemaNotFound(
+            f"schema {schema_name} does not exist",
+            hint=did_you_mean(schema_name, lake.catalog.list_schemas())
+            or f"CREATE SCHEMA {schema_name} first",
+        )
+    return schema_name, name
+
+
+def _load(lake: Lake, schema_name: str, name: str) -> Table | None:
+    if not lake.catalog.table_exists(schema_name, name):
+        if lake.catalog.view_exists(schema_name, name):
+            raise InvalidInput(f"{schema_name}.{name} is a view; ingest loads tables")
+        return None
+    lake.engine.forget_table(schema_name, name)
+    return lake.engine.load_table(schema_name, name)
+
+
+def _rules(lake: Lake, full: str, opts: IngestOptions, exists: bool) -> str | None:
+    """The gate's DQDL: ``--rules`` or the table's attached ruleset (parsed now: a ruleset that
+    does not parse stops the ingest before any data is read)."""
+    from oaklake.quality.run import parse, ruleset_text
+    from oaklake.quality.store import MetricStore
+
+    if opts.rules is not None:
+        text = ruleset_text(opts.rules)
+    elif exists:
+        text = MetricStore(lake).ruleset(full)
+        if text is None:
+            return None
+    else:
+        return None
+    parse(text)
+    return text
+
+
+def _target(
+    lake: Lake,
+    schema_name: str,
+    name: str,
+    table: Table | None,
+    reader: Reader,
+    opts: IngestOptions,
+) -> _Target:
+    """The schema the batch is written with, and the checks that need it: drift, types, keys."""
+    from pyiceberg.schema import Schema
+    from oaklake.catalog import types as ctypes
+    from oaklake.engine.ddl import declared_table, parse_transform
+
+    full = f"{schema_name}.{name}"
+    src = reader.source
+    file_cols = {n.lower(): n for n in src.names}
+    terms: list[Any] = []
+    if table is not None:
+        base = table.schema()
+    else:
+        if opts.schema is not None:
+            columns, terms = declared_table(_schema_text(opts.schema))
+        else:
+            columns = [
+                (n.lower(), ctypes.from_duckdb(src.types[n.lower()], n), None) for n in src.names
+            ]
+        base = ctypes.schema_from_columns(columns)
+        if opts.partition_by:
+            if terms:
+                raise InvalidInput(
+                    "give the partitioning once: in the --schema file or with --partition-by"
+                )
+            terms = [parse_transform(t) for t in _split_terms(opts.partition_by)]
+    known = {f.name for f in base.fields}
+    extra = [c for c in file_cols if c not in known]
+    if extra and not opts.evolve:
+        listed = ", ".join(file_cols[c] for c in extra)
+        hint = next((h for c in extra if (h := did_you_mean(c, known))), None)
+        raise InvalidFile(
+            f"the batch has column{'s' if len(extra) > 1 else ''} {listed} that "
+            f"{'is' if table is not None else 'are'} not in "
+            f"{full if table is not None else 'the --schema'}",
+            path=str(reader.files[0].path),
+            column=file_cols[extra[0]],
+            code="SCHEMA_DRIFT",
+            hint=(hint + "; " if hint else "") + "pass --evolve to add new columns to the table",
+        )
+    new_columns: list[tuple[str, IcebergType]] = [
+        (c, ctypes.from_duckdb(src.types[c], file_cols[c])) for c in extra
+    ]
+    fields = list(base.fields)
+    if new_columns and table is None:  # a new table: the new columns are simply declared
+        base = ctypes.schema_from_columns(
+            [(f.name, f.field_type, f.doc) for f in base.fields]
+            + [(c, t, None) for c, t in new_columns]
+        )
+        fields, new_columns = list(base.fields), []
+    elif new_columns:
+        assert table is not None
+        fields += _evolved_fields(table, new_columns)
+    schema = Schema(*fields, schema_id=base.schema_id)
+    if src.typed:
+        for f in schema.fields:
+            if f.name in file_cols and f.name not in dict(new_columns):
+                found = ctypes.from_duckdb(src.types[f.name], f.name)
+                if not ctypes.assignable(found, f.field_type):
+                    raise InvalidFile(
+                        f"column {file_cols[f.name]}: {full} has "
+                        f"{ctypes.to_athena(f.field_type)}, the batch has "
+                        f"{ctypes.to_athena(found)} ({reader.files[0].name})",
+                        path=str(reader.files[0].path),
+                        column=file_cols[f.name],
+                        code="TYPE_MISMATCH",
+                        hint="cast the column when writing the file, or load it into another "
+                        "table",
+                    )
+    for k in opts.key:
+        low = k.strip().lower()
+        if low not in file_cols:
+            raise ColumnNotFound(
+                f"merge key {k} is not a column of the batch ({reader.files[0].name})",
+                code="MERGE_KEY_MISSING",
+                hint=did_you_mean(low, list(file_cols)) or "--key names columns of the files",
+            )
+        if low not in {f.name for f in schema.fields}:
+            raise ColumnNotFound(f"merge key {k} is not a column of {full}", code="MERGE_KEY_MISSING")
+    if table is None and terms:
+        from oaklake.engine.ddl import build_spec
+
+        build_spec(schema, terms)  # a bad --partition-by fails now, not after the read
+    return _Target(schema_name, name, table, schema, new_columns, terms)
+
+
+def _schema_text(value: str | os.PathLike[str]) -> str:
+    text = os.fspath(value)
+    path = Path(text).expanduser()
+    if isinstance(value, os.PathLike) or ("\n" not in text and path.suffix in (".sql", ".ddl")):
+        try:
+            return path.read_text(encoding="utf-8-sig")
+        except FileNotFoundError:
+            from oaklake.errors import NotFound
+
+            raise NotFound(f"no such schema file: {text}", code="FILE_NOT_FOUND") from None
+        except (OSError, UnicodeDecodeError) as e:
+            raise InvalidInput(f"cannot read schema file {text}: {e}", code="FILE_UNREADABLE") from None
+    if path.is_file():
+        return path.read_text(encoding="utf-8-sig")
+    return text
+
+
+def _split_terms(text: str) -> list[str]:
+    """``day(ts), bucket(16, id)`` -> ["day(ts)", "bucket(16, id)"] (commas inside parens stay)."""
+    terms, depth, current = [], 0, ""
+    for ch in text:
+        if ch == "," and depth == 0:
+            terms.append(current)
+            current = ""
+            continue
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        current += ch
+    terms.append(current)
+    out = [t.strip() for t in terms if t.strip()]
+    if not out:
+        raise InvalidInput("--partition-by is empty", hint='--partition-by "day(ts), bucket(16, id)"')
+    return out
+
+
+def _evolved_fields(table: Table, new_columns: list[tuple[str, IcebergType]]) -> list[Any]:
+    """The fields ``add_column`` gives each new column, ids included: pyiceberg's own schema
+    update applied in a transaction that is never committed, so the staged files carry the
+    ids the real update (after the gate) assigns."""
+    from pyiceberg.table.update.schema import UpdateSchema
+
+    update = UpdateSchema(table.transaction(), case_sensitive=False)
+    for name, itype in new_columns:
+        update.add_column(name, itype)
+    evolved = update._apply()
+    known = {f.name for f in table.schema().fields}
+    return [f for f in evolved.fields if f.name not in known]
+
+
+# -- staging ---------------------------------------------------------------------------------
+def _stage(
+    lake: Lake,
+    reader: Reader,
+    target: _Target,
+    staging: Path,
+    progress: Progress | None,
+) -> tuple[list[Path], int]:
+    """Read the batch once and write it as Parquet (table field ids, target types) into
+    ``staging``; return the files and the row count. Bad rows raise before anything else."""
+    import duckdb
+
+    from oaklake.catalog import types as ctypes
+
+    engine = lake.engine
+    src = reader.source
+    file_cols = {n.lower(): n for n in src.names}
+    types = {f.name: ctypes.to_duckdb(f.field_type) for f in target.schema.fields}
+    items = []
+    for f in target.schema.fields:
+        q = ctypes.quote_ident(f.name)
+        if f.name not in file_cols:
+            items.append(f"CAST(NULL AS {types[f.name]}) AS {q}")
+        elif not src.typed or src.types.get(f.name, "").upper() == types[f.name].upper():
+            items.append(f"{ctypes.quote_ident(file_cols[f.name])} AS {q}")
+        else:
+            items.append(f"CAST({ctypes.quote_ident(file_cols[f.name])} AS {types[f.name]}) AS {q}")
+    relation = reader.relation({c: types[c] for c in file_cols if c in types})
+    staging.mkdir(parents=True, exist_ok=True)
+    path = str(staging).replace("'", "''")
+    target_size = _target_file_size(target)
+    sql = (
+        f"COPY (SELECT {', '.join(items)} FROM {relation}) TO '{path}' (FORMAT parquet, "
+        f"COMPRESSION zstd, FIELD_IDS {_field_ids(target.schema)}, "
+        f"FILENAME_PATTERN 'part-{{uuid}}', FILE_SIZE_BYTES {target_size})"
+    )
+    _report(progress, "reading", 0.0)
+    stop = threading.Event()
+    watcher = None
+    if progress is not None:
+        watcher = threading.Thread(target=_watch, args=(engine, progress, stop), daemon=True)
+        watcher.start()
+    try:
+        rows = int(engine.con.execute(sql).fetchall()[0][0])
+    except duckdb.Error as e:
+        raise _read_error(lake, reader, target, e) from None
+    except RuntimeError as e:
+        if str(e) == "Query interrupted":
+            raise KeyboardInterrupt from e
+        raise
+    finally:
+        stop.set()
+        if watcher is not None:
+            watcher.join()
+    _report(progress, "reading", 1.0)
+    bad = reader.first_reject(engine, {c: ctypes.to_athena(t) for c, t in _itypes(target).items()})
+    if bad is not None:
+        raise bad
+    staged = sorted(staging.glob("*.parquet"))
+    return staged, rows
+
+
+def _itypes(target: _Target) -> dict[str, Any]:
+    return {f.name: f.field_type for f in target.schema.fields}
+
+
+def _target_file_size(target: _Target) -> int:
+    props = target.table.metadata.properties if target.table is not None else {}
+    try:
+        return int(props.get("write.target-file-size-bytes", 512 * 1024 * 1024))
+    except ValueError:
+        return 512 * 1024 * 1024
+
+
+def _field_ids(schema: Schema) -> str:
+    """DuckDB's FIELD_IDS struct for an Iceberg schema (nested ids included)."""
+    from pyiceberg.types import ListType, MapType, StructType
+
+    def node(field_id: int, itype: Any) -> str:
+        if isinstance(itype, StructType):
+            inner = ", ".join(f"{_key(f.name)}: {node(f.field_id, f.field_type)}" for f in itype.fields)
+            return f"{{__duckdb_field_id: {field_id}, {inner}}}"
+        if isinstance(itype, ListType):
+            return f"{{__duckdb_field_id: {field_id}, element: {node(itype.element_id, itype.element_type)}}}"
+        if isinstance(itype, MapType):
+            return (
+                f"{{__duckdb_field_id: {field_id}, key: {node(itype.key_id, itype.key_type)}, "
+                f"value: {node(itype.value_id, itype.value_type)}}}"
+            )
+        return str(field_id)
+
+    return "{" + ", ".join(f"{_key(f.name)}: {node(f.field_id, f.field_type)}" for f in schema.fields) + "}"
+
+
+def _key(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _watch(engine: Any, progress: Progress, stop: threading.Event) -> None:
+    while not stop.wait(0.2):
+        try:
+            value = engine.con.query_progress()
+        except Exception:
+            return
+        if value is not None and value >= 0:
+            progress("reading", min(float(value) / 100.0, 1.0))
+
+
+def _report(progress: Progress | None, phase: str, fraction: float | None) -> None:
+    if progress is not None:
+        progress(phase, fraction)
+
+
+def _read_error(lake: Lake, reader: Reader, target: _Target, e: Exception) -> Exception:
+    """A DuckDB error while reading, said in terms of the batch's files."""
+    import duckdb
+
+    from oaklake.catalog import types as ctypes
+    from oaklake.ingest.read import json_error
+
+    text = str(e)
+    if reader.kind == "json" and "JSON" in text:
+        return json_error(e, reader.files)
+    if isinstance(e, duckdb.ConversionException) and reader.source.typed:
+        found = _first_bad_value(lake, reader, target)
+        if found is not None:
+            return found
+    first = text.split("\n")[0]
+    import re
+
+    first = re.sub(r"^[A-Za-z ]+ Error: ", "", first)
+    code = "TYPE_MISMATCH" if isinstance(e, duckdb.ConversionException) else "INVALID_FILE"
+    _ = ctypes
+    return InvalidFile(
+        f"cannot load the batch ({reader.files[0].name}…): {first}",
+        path=str(reader.files[0].path),
+        code=code,
+    )
+
+
+def _first_bad_value(lake: Lake, reader: Reader, target: _Target) -> InvalidFile | None:
+    """For JSON/Parquet whose cast failed: the first file, row and column that do not fit."""
+    from oaklake.catalog import types as ctypes
+
+    con = lake.engine.con
+    src = reader.source
+    file_cols = {n.lower(): n for n in src.names}
+    for f in target.schema.fields:
+        if f.name not in file_cols:
+            continue
+        want = ctypes.to_duckdb(f.field_type)
+        if src.types.get(f.name, "").upper() == want.upper():
+            continue
+        col = ctypes.quote_ident(file_cols[f.name])
+        for source in reader.files:
+            single = Reader([source], reader.options, reader.kind, reader.source)
+            rel = single.relation()
+            try:
+                rows = con.execute(
+                    f"SELECT n, CAST({col} AS VARCHAR) FROM (SELECT {col}, row_number() OVER () AS n "
+                    f"FROM {rel}) WHERE {col} IS NOT NULL AND TRY_CAST({col} AS {want}) IS NULL "
+                    "ORDER BY n LIMIT 1"
+                ).fetchall()
+            except Exception:  # noqa: S112 - diagnostics only; the caller has a message
+                continue
+            if rows:
+                n, value = rows[0]
+                unit = "line" if source.format == "jsonl" else "row"
+                return InvalidFile(
+                    f"column {file_cols[f.name]}: expected {ctypes.to_athena(f.field_type)}, "
+                    f"found {value!r} at {source.name} {unit} {n}",
+                    path=str(source.path),
+                    line=int(n),
+                    column=file_cols[f.name],
+                    code="TYPE_MISMATCH",
+                    hint="fix the value, or load the column into a string column",
+                )
+    return None
+
+
+def _check_keys(lake: Lake, staged: list[Path], keys: list[str]) -> None:
+    """A merge batch names each key once and never leaves a key empty."""
+    from oaklake.catalog import types as ctypes
+
+    con = lake.engine.con
+    cols = ", ".join(ctypes.quote_ident(k.strip().lower()) for k in keys)
+    files = "[" + ", ".join("'" + str(p).replace("'", "''") + "'" for p in staged) + "]"
+    nulls = " OR ".join(f"{ctypes.quote_ident(k.strip().lower())} IS NULL" for k in keys)
+    rows = con.execute(f"SELECT count(*) FROM read_parquet({files}) WHERE {nulls}").fetchall()
+    if rows[0][0]:
+        raise InvalidInput(
+            f"{rows[0][0]} row(s) of the merge batch have no value in the key ({', '.join(keys)})",
+            code="MERGE_KEY_NULL",
+            hint="every row of a merge batch needs its key",
+        )
+    dup = con.execute(
+        f"SELECT {cols}, count(*) AS n FROM read_parquet({files}) GROUP BY ALL HAVING n > 1 "
+        f"ORDER BY n DESC LIMIT 1"
+    ).fetchall()
+    if dup:
+        *values, n = dup[0]
+        shown = ", ".join(f"{k}={v!r}" for k, v in zip(keys, values, strict=True))
+        total = con.execute(
+            f"SELECT count(*) FROM (SELECT {cols} FROM read_parquet({files}) GROUP BY ALL "
+            "HAVING count(*) > 1)"
+        ).fetchall()[0][0]
+        raise InvalidInput(
+            f"the merge batch has {total} duplicate key(s); {shown} appears {n} times",
+            code="DUPLICATE_KEY",
+            hint="one row per key in a merge batch: deduplicate the file (keep the latest change)",
+        )
+
+
+# -- the gate ---------------------------------------------------------------------------------
+@dataclass
+class _Verdict:
+    result: DqResult
+    quarantine_all: bool
+    rows: pa.Table | None = None  # row-level outcomes for a whole-batch quarantine
+    passing_rows: pa.Table | None = None
+    failing_rows: pa.Table | None = None
+
+
+OUTCOME_COLUMNS = (
+    "DataQualityRulesPass",
+    "DataQualityRulesFail",
+    "DataQualityRulesSkip",
+    "DataQualityEvaluationResult",
+)
+
+
+def _gate(
+    lake: Lake,
+    text: str,
+    full: str,
+    staged: list[Path],
+    opts: IngestOptions,
+    now: dt.datetime | None,
+) -> _Verdict:
+    """Evaluate the rules on the staged batch and record the run (context ``ingest``)."""
+    import pyarrow.compute as pc
+
+    from oaklake.quality.dataset import Dataset
+    from oaklake.quality.evaluate import evaluate
+    from oaklake.quality.run import parse
+    from oaklake.quality.store import MetricStore
+
+    ruleset = parse(text)
+    pattern = str(staged[0].parent / "*.parquet")
+    dataset = Dataset(kind="file", name=full, path=pattern)
+    store = MetricStore(lake)
+    row_level = opts.on_fail == "quarantine-rows"
+
+    def run(with_rows: bool) -> DqResult:
+        return evaluate(
+            lake.engine, ruleset, dataset, context=opts.context, row_level=with_rows,
+            history=store, now=now,
+        )  # fmt: skip
+
+    result = run(row_level)
+    failed = [r for r in result.rules if r.outcome != "Passed"]
+    if failed and not row_level:
+        try:
+            result.row_level = run(True).row_level
+        except Exception:  # outcomes are a courtesy; the verdict stands without them
+            result.row_level = None
+    if result.finished_at is None:
+        result.finished_at = dt.datetime.now(dt.UTC)
+    store.record(result, ruleset_text=text, at=now, dataset_kind="ingest")
+    if not failed:
+        return _Verdict(result, quarantine_all=False)
+    rows = result.row_level
+    if not row_level or rows is None:
+        return _Verdict(result, quarantine_all=True, rows=rows)
+    fails = rows.column("DataQualityRulesFail")
+    failing_rules = {r for chunk in pc.list_flatten(fails).unique().to_pylist() for r in [chunk]}
+    dataset_level = [r for r in failed if r.rule not in failing_rules]
+    if dataset_level:
+        return _Verdict(result, quarantine_all=True, rows=rows)
+    bad = pc.greater(pc.list_value_length(fails), 0)
+    data_cols = [c for c in rows.column_names if c not in OUTCOME_COLUMNS]
+    passing = rows.filter(pc.invert(bad)).select(data_cols)
+    failing = rows.filter(bad)
+    return _Verdict(result, quarantine_all=False, passing_rows=passing, failing_rows=failing)
+
+
+def _quarantine(
+    lake: Lake,
+    full: str,
+    files: list[SourceFile],
+    result: IngestResult,
+    rows: pa.Table | None,
+    *,
+    copy_files: bool,
+) -> Path:
+    from oaklake.ingest.quarantine import quarantine
+
+    report = {
+        "ingest": {k: v for k, v in result.to_dict().items() if k not in ("quality",)},
+        "quality": result.quality.to_dict() if result.quality is not None else None,
+        "reason": "quarantine-rows: only the failing rows"
+        if not copy_files
+        else "the batch failed its quality gate; nothing was committed",
+    }
+    return quarantine(lake.settings, full, files=files, report=report, rows=rows, copy_files=copy_files)
+
+
+def _announce(lake: Lake, result: IngestResult, opts: IngestOptions) -> None:
+    """Tell the workspace's sinks (never raises: the quarantine matters more)."""
+    if not opts.notify:
+        return
+    import logging
+
+    log = logging.getLogger("oaklake.ingest")
+    try:
+        from oaklake.notify import Event, Notifier
+
+        failed = result.failed_rules()
+        if result.status == "quarantined":
+            title = f"{result.table}: batch quarantined ({len(failed)} rule(s) failed)"
+        else:
+            title = f"{result.table}: {result.rows_rejected} row(s) quarantined, {result.rows_loaded} loaded"
+        lines = [f"files: {', '.join(Path(f).name for f in result.files)}"]
+        if result.quality is not None:
+            lines.append(f"score {result.quality.score:.2f}")
+            for r in result.quality.rules:
+                if r.outcome != "Passed":
+                    reason = f": {r.failure_reason}" if r.failure_reason else ""
+                    lines.append(f"{r.outcome.upper()} {r.rule}{reason}")
+        lines.append(f"quarantine: {result.quarantine}")
+        event = Event(
+            "ingest.quarantined",
+            title,
+            "\n".join(lines),
+            details=result.to_dict(),
+            dataset=result.table,
+        )
+        for d in Notifier(lake.settings).send(event):
+            if not d.ok:
+                log.warning("ingest %s: sink %s failed: %s", result.batch_id, d.sink, d.error)
+    except Exception as e:
+        log.warning("could not announce quarantined ingest %s: %s", result.batch_id, e)
+
+
+# -- committing -------------------------------------------------------------------------------
+def _commit(
+    lake: Lake,
+    target: _Target,
+    staged: list[Path],
+    rows: pa.Table | None,
+    opts: IngestOptions,
+    summary: dict[str, str],
+    result: IngestResult,
+) -> int:
+    """Create or evolve the table if needed, then commit the batch as one snapshot; return
+    the number of rows loaded."""
+    from oaklake.catalog.commit import snapshot_summary
+
+    engine = lake.engine
+    table = target.table
+    if table is None:
+        table = _create(lake, target)
+        result.created_table = True
+    elif target.new_columns:
+        table = _evolve(lake, target, table)
+        result.evolved_columns = [c for c, _ in target.new_columns]
+    with snapshot_summary(summary):
+        if opts.mode == "merge" and not result.created_table:
+            data = rows if rows is not None else _read_staged(staged)
+            outcome = lake.table(target.full).merge(
+                data, on=[k.strip().lower() for k in opts.key], delete_when=opts.delete_when
+            )
+            result.snapshot_id = outcome.snapshot_id
+            result.changes = {k: int(v) for k, v in (outcome.extra or {}).items() if isinstance(v, int)}
+            return data.num_rows
+        if opts.mode == "overwrite":
+            return _overwrite(lake, table, staged, rows, opts, result)
+        return _append(lake, table, staged, rows, result)
+    _ = engine
+
+
+def _create(lake: Lake, target: _Target) -> Table:
+    from oaklake.engine.ddl import build_spec
+
+    spec = build_spec(target.schema, target.partition_terms) if target.partition_terms else None
+    table = lake.catalog.create_table(
+        target.schema_name,
+        target.name,
+        target.schema,
+        partition_spec=spec,
+        properties={"write.parquet.compression-codec": "zstd"},
+    )
+    lake.engine.forget_table(target.schema_name, target.name)
+    return table
+
+
+def _evolve(lake: Lake, target: _Target, table: Table) -> Table:
+    """Add the batch's new columns (one schema commit, after the gate passed)."""
+    with table.update_schema() as update:
+        for name, itype in target.new_columns:
+            update.add_column(name, itype)
+    lake.engine.forget_table(target.schema_name, target.name)
+    table = lake.engine.load_table(target.schema_name, target.name)
+    ids = {f.name: f.field_id for f in table.schema().fields}
+    for f in target.schema.fields:
+        if ids.get(f.name) != f.field_id:
+            raise CommitConflict(
+                f"the schema of {target.full} changed while the batch was read",
+                hint="ingest the batch again",
+            )
+    return table
+
+
+def _ids_match(table: Table, target: _Target) -> bool:
+    have = {f.name: f.field_id for f in table.schema().fields}
+    return all(have.get(f.name) == f.field_id for f in target.schema.fields) and str(
+        table.schema()
+    ) == str(target.schema)
+
+
+def _read_staged(staged: list[Path]) -> pa.Table:
+    import pyarrow.parquet as pq
+
+    import pyarrow as pa
+
+    tables = [pq.read_table(p) for p in staged]
+    return pa.concat_tables(tables) if tables else pa.table({})
+
+
+def _new_files(lake: Lake, table: Table, target: _Target, staged: list[Path], rows: pa.Table | None) -> tuple[list[Any], int]:
+    """Data files for the batch: the staged Parquet itself when it fits the table as written
+    (unpartitioned, same ids), otherwise rewritten through pyiceberg's writer."""
+    from oaklake.catalog.commit import adopt_parquet_files, write_data_files
+
+    if rows is None and table.metadata.spec().is_unpartitioned() and _ids_match(table, target):
+        import pyarrow.parquet as pq
+
+        count = sum(pq.read_metadata(p).num_rows for p in staged)
+        return adopt_parquet_files(table, [str(p) for p in staged]), count
+    data = rows if rows is not None else _read_staged(staged)
+    return write_data_files(table, data), data.num_rows
+
+
+def _append(lake: Lake, table: Table, staged: list[Path], rows: pa.Table | None, result: IngestResult) -> int:
+    from oaklake.catalog.commit import StaleCommit, commit_files, delete_files
+
+    target = _target_of(table, lake)
+    files, count = _new_files(lake, table, target, staged, rows)
+    retries = max(lake.settings.commit_retries, 1) * 5
+    for _ in range(retries + 1):
+        try:
+            result.snapshot_id = commit_files(
+                table, added=files, expected_snapshot_id=None,
+                properties={"oaklake.operation": "ingest"},
+            )  # fmt: skip
+            return count
+        except StaleCommit:
+            table.refresh()
+    delete_files(table, files)
+    raise CommitConflict(
+        f"could not append to {result.table}: other writers kept committing", hint="ingest again"
+    )
+
+
+def _overwrite(
+    lake: Lake,
+    table: Table,
+    staged: list[Path],
+    rows: pa.Table | None,
+    opts: IngestOptions,
+    result: IngestResult,
+) -> int:
+    from oaklake.catalog.commit import StaleCommit, commit_files, delete_files
+
+    if opts.partitions and table.metadata.spec().is_unpartitioned():
+        raise InvalidInput(
+            f"{result.table} is not partitioned; --partitions replaces partitions",
+            hint="leave --partitions out to replace the whole table",
+        )
+    target = _target_of(table, lake)
+    files, count = _new_files(lake, table, target, staged, rows)
+    retries = max(lake.settings.commit_retries, 1) * 5
+    try:
+        for _ in range(retries + 1):
+            snap = table.current_snapshot()
+            current = list(table.scan().plan_files()) if snap is not None else []
+            removed = [t.file for t in current]
+            if any(t.delete_files for t in current):
+                raise NotSupported(
+                    f"{result.table} has delete files written by another engine",
+                    hint="compact it with that engine first",
+                )
+            if opts.partitions:
+                spec_id = table.metadata.default_spec_id
+                if any(f.spec_id != spec_id for f in removed):
+                    raise NotSupported(
+                        f"{result.table} has files written under an older partition spec",
+                        hint="OPTIMIZE the table first, or overwrite the whole table",
+                    )
+                touched = {f.partition for f in files}
+                removed = [f for f in removed if f.partition in touched]
+            try:
+                result.snapshot_id = commit_files(
+                    table, added=files, removed=removed,
+                    expected_snapshot_id=snap.snapshot_id if snap is not None else None,
+                    properties={"oaklake.operation": "ingest-overwrite"},
+                )  # fmt: skip
+                result.changes = {"deleted_files": len(removed), "added_files": len(files)}
+                return count
+            except StaleCommit:
+                table.refresh()
+    except BaseException:
+        delete_files(table, files)
+        raise
+    delete_files(table, files)
+    raise CommitConflict(f"could not overwrite {result.table}: other writers kept committing")
+
+
+def _target_of(table: Table, lake: Lake) -> _Target:
+    name = table.name()
+    return _Target(name[-2], name[-1], table, table.schema(), [], [])
+
+
+def _drop_empty(folder: Path) -> None:
+    for p in (folder, folder.parent):
+        try:
+            p.rmdir()
+        except OSError:
+            return
