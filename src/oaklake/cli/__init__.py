@@ -248,6 +248,10 @@ from oaklake.cli.dq import dq as _dq  # noqa: E402 - registers `oaklake dq …`
 
 app.add_command(_dq)
 
+from oaklake.cli.ingest import ingest as _ingest  # noqa: E402 - registers `oaklake ingest`
+
+app.add_command(_ingest)
+
 
 def main() -> None:
     try:

@@ -219,7 +219,9 @@ def ingest(
             known = ledger_mod.Ledger(lake).known(existing, checksums)
             if known:
                 fresh = [i for i, c in enumerate(checksums) if c not in known]
-                result.skipped_files = [str(files[i].path) for i in range(len(files)) if i not in fresh]
+                result.skipped_files = [
+                    str(files[i].path) for i in range(len(files)) if i not in fresh
+                ]
                 if not fresh:
                     result.status = "skipped"
                     result.files = []
@@ -317,7 +319,9 @@ def _table_name(lake: Lake, table: str) -> tuple[str, str]:
         raise InvalidInput("--table is required", hint="--table sales.orders")
     schema_name, name = parse_name(lake.engine, table)
     if schema_name == ledger_mod.SYSTEM_SCHEMA:
-        raise InvalidInput(f"{ledger_mod.SYSTEM_SCHEMA} holds oaklake's own tables; ingest elsewhere")
+        raise InvalidInput(
+            f"{ledger_mod.SYSTEM_SCHEMA} holds oaklake's own tables; ingest elsewhere"
+        )
     if not lake.catalog.schema_exists(schema_name):
         raise SchemaNotFound(
             f"schema {schema_name} does not exist",
@@ -427,8 +431,7 @@ def _target(
                         path=str(reader.files[0].path),
                         column=file_cols[f.name],
                         code="TYPE_MISMATCH",
-                        hint="cast the column when writing the file, or load it into another "
-                        "table",
+                        hint="cast the column when writing the file, or load it into another table",
                     )
     for k in opts.key:
         low = k.strip().lower()
@@ -439,7 +442,9 @@ def _target(
                 hint=did_you_mean(low, list(file_cols)) or "--key names columns of the files",
             )
         if low not in {f.name for f in schema.fields}:
-            raise ColumnNotFound(f"merge key {k} is not a column of {full}", code="MERGE_KEY_MISSING")
+            raise ColumnNotFound(
+                f"merge key {k} is not a column of {full}", code="MERGE_KEY_MISSING"
+            )
     if table is None and terms:
         from oaklake.engine.ddl import build_spec
 
@@ -458,7 +463,9 @@ def _schema_text(value: str | os.PathLike[str]) -> str:
 
             raise NotFound(f"no such schema file: {text}", code="FILE_NOT_FOUND") from None
         except (OSError, UnicodeDecodeError) as e:
-            raise InvalidInput(f"cannot read schema file {text}: {e}", code="FILE_UNREADABLE") from None
+            raise InvalidInput(
+                f"cannot read schema file {text}: {e}", code="FILE_UNREADABLE"
+            ) from None
     if path.is_file():
         return path.read_text(encoding="utf-8-sig")
     return text
@@ -477,7 +484,9 @@ def _split_terms(text: str) -> list[str]:
     terms.append(current)
     out = [t.strip() for t in terms if t.strip()]
     if not out:
-        raise InvalidInput("--partition-by is empty", hint='--partition-by "day(ts), bucket(16, id)"')
+        raise InvalidInput(
+            "--partition-by is empty", hint='--partition-by "day(ts), bucket(16, id)"'
+        )
     return out
 
 
@@ -575,7 +584,9 @@ def _field_ids(schema: Schema) -> str:
 
     def node(field_id: int, itype: Any) -> str:
         if isinstance(itype, StructType):
-            inner = ", ".join(f"{_key(f.name)}: {node(f.field_id, f.field_type)}" for f in itype.fields)
+            inner = ", ".join(
+                f"{_key(f.name)}: {node(f.field_id, f.field_type)}" for f in itype.fields
+            )
             return f"{{__duckdb_field_id: {field_id}, {inner}}}"
         if isinstance(itype, ListType):
             return f"{{__duckdb_field_id: {field_id}, element: {node(itype.element_id, itype.element_type)}}}"
@@ -586,7 +597,11 @@ def _field_ids(schema: Schema) -> str:
             )
         return str(field_id)
 
-    return "{" + ", ".join(f"{_key(f.name)}: {node(f.field_id, f.field_type)}" for f in schema.fields) + "}"
+    return (
+        "{"
+        + ", ".join(f"{_key(f.name)}: {node(f.field_id, f.field_type)}" for f in schema.fields)
+        + "}"
+    )
 
 
 def _key(name: str) -> str:
@@ -799,7 +814,9 @@ def _quarantine(
         if not copy_files
         else "the batch failed its quality gate; nothing was committed",
     }
-    return quarantine(lake.settings, full, files=files, report=report, rows=rows, copy_files=copy_files)
+    return quarantine(
+        lake.settings, full, files=files, report=report, rows=rows, copy_files=copy_files
+    )
 
 
 def _announce(lake: Lake, result: IngestResult, opts: IngestOptions) -> None:
@@ -868,7 +885,9 @@ def _commit(
                 data, on=[k.strip().lower() for k in opts.key], delete_when=opts.delete_when
             )
             result.snapshot_id = outcome.snapshot_id
-            result.changes = {k: int(v) for k, v in (outcome.extra or {}).items() if isinstance(v, int)}
+            result.changes = {
+                k: int(v) for k, v in (outcome.extra or {}).items() if isinstance(v, int)
+            }
             return data.num_rows
         if opts.mode == "overwrite":
             return _overwrite(lake, table, staged, rows, opts, result)
@@ -924,7 +943,9 @@ def _read_staged(staged: list[Path]) -> pa.Table:
     return pa.concat_tables(tables) if tables else pa.table({})
 
 
-def _new_files(lake: Lake, table: Table, target: _Target, staged: list[Path], rows: pa.Table | None) -> tuple[list[Any], int]:
+def _new_files(
+    lake: Lake, table: Table, target: _Target, staged: list[Path], rows: pa.Table | None
+) -> tuple[list[Any], int]:
     """Data files for the batch: the staged Parquet itself when it fits the table as written
     (unpartitioned, same ids), otherwise rewritten through pyiceberg's writer."""
     from oaklake.catalog.commit import adopt_parquet_files, write_data_files
@@ -938,7 +959,9 @@ def _new_files(lake: Lake, table: Table, target: _Target, staged: list[Path], ro
     return write_data_files(table, data), data.num_rows
 
 
-def _append(lake: Lake, table: Table, staged: list[Path], rows: pa.Table | None, result: IngestResult) -> int:
+def _append(
+    lake: Lake, table: Table, staged: list[Path], rows: pa.Table | None, result: IngestResult
+) -> int:
     from oaklake.catalog.commit import StaleCommit, commit_files, delete_files
 
     target = _target_of(table, lake)

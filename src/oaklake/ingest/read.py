@@ -170,7 +170,9 @@ def reject_error(row: tuple[Any, ...], count: int, expected: dict[str, str]) -> 
 
     name = Path(str(path)).name
     where = f"{name}:{line}"
-    more = f" ({count - 1} more bad row{'s' if count > 2 else ''} in the batch)" if count > 1 else ""
+    more = (
+        f" ({count - 1} more bad row{'s' if count > 2 else ''} in the batch)" if count > 1 else ""
+    )
     text = str(raw or "").rstrip("\r\n")
     shown = text if len(text) <= 120 else text[:117] + "..."
     kind = str(kind)
@@ -320,7 +322,10 @@ def _json_reader(engine: Engine, files: list[SourceFile], options: ReadOptions) 
 def json_error(e: Exception, files: list[SourceFile]) -> InvalidFile:
     """DuckDB's JSON error, re-said with the file and the line (record) number."""
     text = str(e)
-    m = re.search(r'Malformed JSON in file "([^"]+)", at byte (\d+) in (?:line|record/value) (\d+): (.*)', text)
+    m = re.search(
+        r'Malformed JSON in file "([^"]+)", at byte (\d+) in (?:line|record/value) (\d+): (.*)',
+        text,
+    )
     if m:
         from pathlib import Path
 

@@ -126,7 +126,9 @@ def expand(paths: Sequence[str | os.PathLike[str]], fmt: str | None = None) -> l
                 raise NotFound(f"no files match {text}", code="FILE_NOT_FOUND")
         elif p.exists():
             if not p.is_file():
-                raise InvalidFile(f"{text} is not a regular file", path=text, code="FILE_UNREADABLE")
+                raise InvalidFile(
+                    f"{text} is not a regular file", path=text, code="FILE_UNREADABLE"
+                )
             matches = [p]
         else:
             raise NotFound(
