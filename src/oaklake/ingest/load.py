@@ -38,7 +38,7 @@ from oaklake.errors import (
     did_you_mean,
 )
 from oaklake.ingest import ledger as ledger_mod
-from oaklake.ingest.read import ReadOptions, Reader, reader_for
+from oaklake.ingest.read import Reader, ReadOptions, reader_for
 from oaklake.ingest.sources import SourceFile, checksum, expand
 
 if TYPE_CHECKING:
@@ -368,6 +368,7 @@ def _target(
 ) -> _Target:
     """The schema the batch is written with, and the checks that need it: drift, types, keys."""
     from pyiceberg.schema import Schema
+
     from oaklake.catalog import types as ctypes
     from oaklake.engine.ddl import declared_table, parse_transform
 
@@ -589,7 +590,8 @@ def _field_ids(schema: Schema) -> str:
             )
             return f"{{__duckdb_field_id: {field_id}, {inner}}}"
         if isinstance(itype, ListType):
-            return f"{{__duckdb_field_id: {field_id}, element: {node(itype.element_id, itype.element_type)}}}"
+            element = node(itype.element_id, itype.element_type)
+            return f"{{__duckdb_field_id: {field_id}, element: {element}}}"
         if isinstance(itype, MapType):
             return (
                 f"{{__duckdb_field_id: {field_id}, key: {node(itype.key_id, itype.key_type)}, "
@@ -669,8 +671,9 @@ def _first_bad_value(lake: Lake, reader: Reader, target: _Target) -> InvalidFile
             rel = single.relation()
             try:
                 rows = con.execute(
-                    f"SELECT n, CAST({col} AS VARCHAR) FROM (SELECT {col}, row_number() OVER () AS n "
-                    f"FROM {rel}) WHERE {col} IS NOT NULL AND TRY_CAST({col} AS {want}) IS NULL "
+                    f"SELECT n, CAST({col} AS VARCHAR) FROM (SELECT {col}, "
+                    f"row_number() OVER () AS n FROM {rel}) "
+                    f"WHERE {col} IS NOT NULL AND TRY_CAST({col} AS {want}) IS NULL "
                     "ORDER BY n LIMIT 1"
                 ).fetchall()
             except Exception:  # noqa: S112 - diagnostics only; the caller has a message
@@ -833,7 +836,10 @@ def _announce(lake: Lake, result: IngestResult, opts: IngestOptions) -> None:
         if result.status == "quarantined":
             title = f"{result.table}: batch quarantined ({len(failed)} rule(s) failed)"
         else:
-            title = f"{result.table}: {result.rows_rejected} row(s) quarantined, {result.rows_loaded} loaded"
+            title = (
+                f"{result.table}: {result.rows_rejected} row(s) quarantined, "
+                f"{result.rows_loaded} loaded"
+            )
         lines = [f"files: {', '.join(Path(f).name for f in result.files)}"]
         if result.quality is not None:
             lines.append(f"score {result.quality.score:.2f}")
@@ -935,9 +941,8 @@ def _ids_match(table: Table, target: _Target) -> bool:
 
 
 def _read_staged(staged: list[Path]) -> pa.Table:
-    import pyarrow.parquet as pq
-
     import pyarrow as pa
+    import pyarrow.parquet as pq
 
     tables = [pq.read_table(p) for p in staged]
     return pa.concat_tables(tables) if tables else pa.table({})
