@@ -393,13 +393,17 @@ def _target(
                 )
             terms = [parse_transform(t) for t in _split_terms(opts.partition_by)]
     known = {f.name for f in base.fields}
+    if reader.kind == "csv" and not reader.options.header and (table is not None or opts.schema):
+        _by_position(reader, [f.name for f in base.fields], full)
+        src = reader.source
+        file_cols = {n.lower(): n for n in src.names}
     extra = [c for c in file_cols if c not in known]
     if extra and not opts.evolve:
         listed = ", ".join(file_cols[c] for c in extra)
         hint = next((h for c in extra if (h := did_you_mean(c, known))), None)
         raise InvalidFile(
             f"the batch has column{'s' if len(extra) > 1 else ''} {listed} that "
-            f"{'is' if table is not None else 'are'} not in "
+            f"{'is' if len(extra) == 1 else 'are'} not in "
             f"{full if table is not None else 'the --schema'}",
             path=str(reader.files[0].path),
             column=file_cols[extra[0]],
@@ -451,6 +455,24 @@ def _target(
 
         build_spec(schema, terms)  # a bad --partition-by fails now, not after the read
     return _Target(schema_name, name, table, schema, new_columns, terms)
+
+
+def _by_position(reader: Reader, columns: list[str], full: str) -> None:
+    """Files without a header: their fields are the table's columns, in order."""
+    count = len(reader.source.names)
+    if count > len(columns):
+        raise InvalidFile(
+            f"{reader.files[0].name} has {count} fields per row; {full} has {len(columns)} columns",
+            path=str(reader.files[0].path),
+            line=1,
+            code="SCHEMA_DRIFT",
+            hint="without a header, fields map to the table's columns by position",
+        )
+    old_types = [reader.source.types[n.lower()] for n in reader.source.names]
+    names = columns[:count]
+    reader.source.names = names
+    reader.source.types = dict(zip(names, old_types, strict=True))
+    reader._csv_names = list(names)
 
 
 def _schema_text(value: str | os.PathLike[str]) -> str:
