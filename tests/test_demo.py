@@ -114,3 +114,20 @@ def test_the_quality_gate_keeps_the_bad_file_out(demo):
         # nothing of the bad batch (ids 9_000_000+) reached the table
         assert lake.sql("SELECT count(*) FROM shop.orders WHERE order_id >= 9000000").scalar() == 0
         assert lake.dq_ruleset("shop.orders") is not None
+
+
+def test_the_bad_file_is_quarantined_and_a_resent_file_skipped(demo):
+    import json
+
+    folder, facts = demo
+    quarantine = Path(facts["quarantine"])
+    assert quarantine.is_relative_to(folder / "quarantine" / "shop.orders")
+    assert (quarantine / "files" / "orders_bad.csv").is_file()
+    report = json.loads((quarantine / "report.json").read_text())
+    assert report["ingest"]["status"] == "quarantined" and report["ingest"]["rows_read"] == 100
+    assert facts["reingest_status"] == "skipped"
+    with oaklake.connect(folder) as lake:
+        files = lake.sql(
+            "SELECT file_name FROM oaklake_system.ingest_ledger WHERE table_name = 'shop.orders'"
+        ).rows
+        assert sorted(files) == [("orders_1.csv",), ("orders_2.csv",)]

@@ -97,6 +97,21 @@ def write_sample_data(
     return paths
 
 
+def _ingested(console: Any, result: Any) -> None:
+    """One ingest's outcome, as `oaklake ingest` prints it."""
+    import io
+
+    from oaklake.cli.ingest import write_summary
+
+    out = io.StringIO()
+    write_summary(result, out)
+    colour = {"loaded": "green", "skipped": "yellow", "partial": "yellow"}.get(result.status, "red")
+    lines = out.getvalue().rstrip("\n").splitlines()
+    console.print(f"[{colour}]{lines[0]}[/{colour}]", highlight=False)
+    for line in lines[1:]:
+        console.print(line, highlight=False)
+
+
 def run_demo(path: Path | None = None, *, quiet: bool = False) -> dict[str, Any]:
     """Run the demo; return the figures it printed (the tests check them)."""
     from rich.console import Console
@@ -124,36 +139,40 @@ def run_demo(path: Path | None = None, *, quiet: bool = False) -> dict[str, Any]
     console.print(f"workspace: {folder}")
     files = write_sample_data(folder / "samples")
 
-    step("2. create Iceberg tables with hidden partitioning and load the sample data")
+    step("2. ingest: files into Iceberg tables (schema inferred, or a table you declare)")
     show("CREATE SCHEMA IF NOT EXISTS shop")
-    show(f"""CREATE TABLE shop.customers WITH (table_type = 'ICEBERG', format = 'PARQUET')
-        AS SELECT customer_id, name, country, CAST(signup_date AS date) AS signup_date
-        FROM read_csv('{files["customers"]}')""")
+    console.print(f"[cyan]oaklake ingest {files['customers'].name} --table shop.customers[/cyan]")
+    customers = lake.ingest(files["customers"], "shop.customers")
+    _ingested(console, customers)
+    show("DESCRIBE shop.customers")
     show("""CREATE TABLE shop.orders (
           order_id bigint, customer_id bigint, order_ts timestamp,
           category string COMMENT 'product category', quantity int, price decimal(10,2))
         PARTITIONED BY (month(order_ts), bucket(8, customer_id))
         TBLPROPERTIES ('table_type' = 'ICEBERG', 'write_compression' = 'zstd')""")
-    step("3. the quality gate: DQDL rules checked on each file before it is committed")
+    step("3. the quality gate: DQDL rules checked on each batch before it is committed")
     lake.dq_attach("shop.orders", ORDERS_RULESET)
     console.print("[cyan]ruleset attached to shop.orders:[/cyan]\n" + ORDERS_RULESET.strip())
     gate: dict[str, float] = {}
     snapshots: list[int | None] = []
     for batch in ("orders_1", "orders_2", "orders_bad"):
-        check = lake.dq_run(ORDERS_RULESET, file=files[batch], context="demo-gate", notify=False)
-        gate[batch] = check.score
-        failed = [r for r in check.rules if r.outcome != "Passed"]
-        verdict = "[green]passed[/green]" if check.passed else "[red]failed[/red]"
-        console.print(f"{files[batch].name}: score {check.score:.0%} {verdict}")
-        for r in failed:
-            console.print(f"  [red]{r.outcome}[/red] {r.rule}: {r.failure_reason}")
-        if check.passed:
-            loaded = show(f"INSERT INTO shop.orders SELECT * FROM read_csv('{files[batch]}')")
-            snapshots.append(loaded.snapshot_id)
+        console.print(f"[cyan]oaklake ingest {files[batch].name} --table shop.orders[/cyan]")
+        result = lake.ingest(files[batch], "shop.orders", notify=False)
+        assert result.quality is not None
+        gate[batch] = result.quality.score
+        _ingested(console, result)
+        if result.ok:
+            snapshots.append(result.snapshot_id)
         else:
-            console.print(
-                f"  {files[batch].name} was NOT loaded (the ingest issue adds quarantine)"
-            )
+            facts["quarantine"] = result.quarantine
+    again = lake.ingest(files["orders_1"], "shop.orders", notify=False)
+    console.print(f"[cyan]oaklake ingest {files['orders_1'].name} --table shop.orders[/cyan] again:")
+    _ingested(console, again)
+    facts["reingest_status"] = again.status
+    show(
+        "SELECT file_name, snapshot_id, batch_rows FROM oaklake_system.ingest_ledger "
+        "ORDER BY ingested_at"
+    )
     facts["gate_scores"] = gate
     facts["first_snapshot"] = snapshots[0]
     recommended = lake.dq_recommend(table="shop.customers")
@@ -202,9 +221,7 @@ def run_demo(path: Path | None = None, *, quiet: bool = False) -> dict[str, Any]
     ).scalar()
     updated = show("UPDATE shop.orders SET price = price * 0.9 WHERE category = 'music'")
     facts["updated_rows"] = updated.affected_rows
-    show(f"""CREATE TABLE shop.order_fixes AS
-        SELECT order_id, customer_id, order_ts, category, quantity, price
-        FROM read_csv('{files["fixes"]}')""")
+    lake.ingest(files["fixes"], "shop.order_fixes")
     merged = show("""MERGE INTO shop.orders AS o USING shop.order_fixes AS f
         ON o.order_id = f.order_id
         WHEN MATCHED AND f.quantity = 0 THEN DELETE

@@ -251,20 +251,20 @@ def ingest(
             verdict = _gate(lake, rules_text, full, staged, opts, now)
             result.quality = verdict.result
             if verdict.quarantine_all:
-                folder = _quarantine(lake, full, files, result, verdict.rows, copy_files=True)
                 result.status = "quarantined"
-                result.quarantine = str(folder)
                 result.rows_rejected = rows
+                folder = _quarantine(lake, full, files, result, verdict.rows, copy_files=True)
+                result.quarantine = str(folder)
                 result.seconds = time.perf_counter() - started
                 _announce(lake, result, opts)
                 return result
             if verdict.failing_rows is not None and verdict.failing_rows.num_rows:
                 load_rows = verdict.passing_rows
                 result.rows_rejected = verdict.failing_rows.num_rows
+                result.status = "partial"
                 folder = _quarantine(
                     lake, full, files, result, verdict.failing_rows, copy_files=False
                 )
-                result.status = "partial"
                 result.quarantine = str(folder)
         _report(progress, "committing", None)
         summary = ledger_mod.summary(batch_id, opts.mode, entries)
