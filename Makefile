@@ -5,7 +5,7 @@ TOOLS := .tools
 UV := $(TOOLS)/bin/uv
 UV_VERSION := 0.13.9
 
-.PHONY: setup demo test lint typecheck bench-tpch clean
+.PHONY: setup demo test lint typecheck bench-tpch bench-dq clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -30,6 +30,10 @@ typecheck: setup
 
 bench-tpch: setup
 	$(UV) run --frozen python -m bench.tpch
+
+# Soda Core gets its own environment (bench/dq/peers); the benchmark installs it with $(UV).
+bench-dq: setup
+	$(UV) run --frozen python -m bench.dq $(ARGS)
 
 clean:
 	rm -rf $(TOOLS) .venv .pytest_cache
