@@ -5,7 +5,8 @@
 - ``OaklakeDqRun``: ``lake.dq_run(rules_path, file=path, notify=False)`` end to end: read and
   parse the rules file, evaluate, record the run in the workspace's Iceberg system tables.
 - ``LimitRunner``: the one hand-written DuckDB query of bench/dq/limit.py.
-- ``GxRunner``: Great Expectations, in this process: ``pandas.read_parquet`` + validation.
+- ``GxRunner``: Great Expectations, in this process: ``pandas.read_parquet`` + validation; the
+  "tuned" one retypes two columns after reading so that GX's checks on them are vectorised.
 - ``SodaRunner``: Soda Core in its own environment (bench/dq/peers), a long-lived child process
   timed inside itself around ``Scan.execute()``; see bench/dq/soda_worker.py.
 """
@@ -110,10 +111,10 @@ class LimitRunner:
 class GxRunner:
     name = "Great Expectations"
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, tuned: bool = False) -> None:
         from bench.dq.gx_suite import GreatExpectations
 
-        self.gx = GreatExpectations(str(path))
+        self.gx = GreatExpectations(str(path), tuned=tuned)
 
     def run(self) -> Run:
         out = self.gx.run()
