@@ -45,6 +45,7 @@ DRIVER = textwrap.dedent(
     if phase == "before-commit":
         import oaklake.catalog.commit
         oaklake.catalog.commit.commit_files = die
+        oaklake.catalog.commit.commit_transaction = die
     elif phase == "after-commit":
         from oaklake.ingest.ledger import Ledger
         real_record = Ledger.record
@@ -207,11 +208,6 @@ def test_killed_right_before_the_commit_leaves_the_table_unchanged(
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="a new table is created (empty) before the data commit, so a process killed "
-    "between the two leaves an empty table behind instead of no table",
-)
 def test_killed_right_before_the_first_commit_leaves_no_table(
     lake: Lake, tmp_path: Path, small: Path
 ) -> None:
@@ -256,17 +252,24 @@ def test_killed_after_the_commit_before_the_ledger_counts_as_loaded(
 
 # -- racing writers ---------------------------------------------------------------------------
 def commit_after(
-    monkeypatch: pytest.MonkeyPatch, run_first: list[str], lake: Lake
+    monkeypatch: pytest.MonkeyPatch,
+    run_first: list[str],
+    lake: Lake,
+    where: str = "stage_files",
 ) -> list[subprocess.CompletedProcess[str]]:
-    """Make the ingest's data commit wait for another process to commit first: the first
-    ingest commit runs ``oaklake RUN_FIRST…`` (a real, separate writer) before it goes on."""
+    """Make the ingest's data commit wait for another process to commit first: the ingest's
+    first call of ``where`` (``catalog.commit.stage_files``: the snapshot is being built; or
+    ``ingest.load._not_loaded_meanwhile``: the last look at the table before it) runs
+    ``oaklake RUN_FIRST…`` (a real, separate writer) before it goes on."""
     import oaklake.catalog.commit as commit
+    import oaklake.ingest.load as load
 
-    real = commit.commit_files
+    module = commit if where == "stage_files" else load
+    real = getattr(module, where)
     ran: list[subprocess.CompletedProcess[str]] = []
 
     def racing(*args: Any, **kwargs: Any) -> Any:
-        operation = (kwargs.get("properties") or {}).get("oaklake.operation")
+        operation = (kwargs.get("properties") or {}).get("oaklake.operation", "ingest")
         if operation == "ingest" and not ran:
             ran.append(
                 subprocess.run(
@@ -279,7 +282,7 @@ def commit_after(
             )
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(commit, "commit_files", racing)
+    monkeypatch.setattr(module, where, racing)
     return ran
 
 
@@ -310,19 +313,16 @@ def test_a_concurrent_writer_during_an_ingest_keeps_both_changes(
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="the ledger is only consulted before the read: two ingests of the same file that "
-    "overlap both commit it (no re-check of the snapshot summaries when the commit retries)",
-)
 def test_two_overlapping_ingests_of_the_same_file_load_it_once(
     seeded: Lake, small: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    ran = commit_after(monkeypatch, ["ingest", str(small), "--table", TABLE], seeded)
+    ran = commit_after(
+        monkeypatch, ["ingest", str(small), "--table", TABLE], seeded, "_not_loaded_meanwhile"
+    )
     result = seeded.ingest(small, TABLE)
     [other] = ran
     assert other.returncode == 0, other.stderr
     assert "loaded" in other.stdout
-    assert result.status in ("skipped", "loaded")
+    assert result.status == "skipped" and result.skipped_files == [str(small)]
     assert state(seeded)[1] == 10 + 2_000
     assert [r[0] for r in ledger_rows(seeded)].count("small.csv") == 1

@@ -165,7 +165,9 @@ def commit_files(
     current = table.current_snapshot()
     current_id = current.snapshot_id if current is not None else None
     if expected_snapshot_id is not None and current_id != expected_snapshot_id:
-        raise StaleCommit(f"table is at snapshot {current_id}, change was planned on {expected_snapshot_id}")
+        raise StaleCommit(
+            f"table is at snapshot {current_id}, change was planned on {expected_snapshot_id}"
+        )
     props = {**dict(properties or {}), **(_SUMMARY.get() or {})}
     try:
         with table.transaction() as txn:
@@ -261,3 +263,72 @@ def adopt_parquet_files(table: Table, staged: Iterable[str]) -> list[DataFile]:
             os.unlink(path)
         files.append(parquet_file_to_data_file(table.io, table.metadata, uri))
     return files
+
+
+class StagedTable:
+    """What the writers here need of a table (metadata, io, schema, location, name), for a
+    table inside a transaction that is not committed yet: a table being created, or one whose
+    schema grows in the same commit as its data."""
+
+    def __init__(self, txn: Any) -> None:
+        self.txn = txn
+
+    @property
+    def metadata(self) -> Any:
+        return self.txn.table_metadata
+
+    @property
+    def io(self) -> Any:
+        return self.txn._table.io
+
+    def schema(self) -> Any:
+        return self.txn.table_metadata.schema()
+
+    def location(self) -> str:
+        return str(self.txn.table_metadata.location)
+
+    def name(self) -> Any:
+        return self.txn._table.name()
+
+
+def add_columns(txn: Any, columns: Iterable[tuple[str, Any]]) -> None:
+    """Stage Iceberg add-column updates in ``txn`` (committed with the data)."""
+    with txn.update_schema(case_sensitive=False) as update:
+        for name, itype in columns:
+            update.add_column(name, itype)
+
+
+def stage_files(
+    txn: Any,
+    *,
+    added: Iterable[DataFile] = (),
+    removed: Iterable[DataFile] = (),
+    properties: dict[str, str] | None = None,
+) -> None:
+    """Stage one snapshot that adds and removes files in ``txn`` (``commit_transaction``
+    commits it together with the transaction's other updates)."""
+    from pyiceberg.table.snapshots import Operation
+
+    removed = list(removed)
+    props = {**dict(properties or {}), **(_SUMMARY.get() or {})}
+    producer: Any = (
+        _overwrite_class()(operation=Operation.OVERWRITE, transaction=txn, io=txn._table.io,
+                           snapshot_properties=props)
+        if removed else txn.update_snapshot(snapshot_properties=props).fast_append()
+    )  # fmt: skip
+    with producer as snapshot:
+        for f in removed:
+            snapshot.delete_data_file(f)
+        for f in added:
+            snapshot.append_data_file(f)
+
+
+def commit_transaction(txn: Any) -> Table:
+    """Commit a transaction; a concurrent change it cannot absorb is :class:`StaleCommit`."""
+    from pyiceberg.exceptions import CommitFailedException, ValidationException
+
+    try:
+        table: Table = txn.commit_transaction()
+    except (CommitFailedException, ValidationException) as e:
+        raise StaleCommit(str(e)) from e
+    return table

@@ -210,6 +210,32 @@ class Catalog:
                 code="INVALID_LOCATION",
             ) from e
 
+    def create_table_transaction(
+        self,
+        schema: str,
+        name: str,
+        iceberg_schema: Schema,
+        *,
+        partition_spec: PartitionSpec | None = None,
+        properties: dict[str, str] | None = None,
+    ) -> Any:
+        """A table that exists only when the returned transaction commits (with its first
+        data): a crash before that leaves no table behind."""
+        from pyiceberg.partitioning import UNPARTITIONED_PARTITION_SPEC
+
+        low_schema = self.require_schema(schema)
+        low = _check_name("table", name)
+        if self.view_exists(low_schema, low):
+            raise AlreadyExists(f"a view named {low_schema}.{low} already exists")
+        if self.table_exists(low_schema, low):
+            raise AlreadyExists(f"table {low_schema}.{low} already exists")
+        return self.iceberg.create_table_transaction(
+            (low_schema, low),
+            schema=iceberg_schema,
+            partition_spec=partition_spec or UNPARTITIONED_PARTITION_SPEC,
+            properties=properties or {},
+        )
+
     def drop_table(self, schema: str, name: str) -> None:
         """Iceberg tables are managed (as in Athena): dropping one deletes its data too."""
         table = self.load_table(schema, name)

@@ -94,7 +94,7 @@ class Ledger:
         if not checksums:
             return {}
         found: dict[str, dict[str, Any]] = {}
-        for entry in self._from_summaries(table):
+        for entry in self.from_summaries(table):
             if entry["sha256"] in checksums:
                 found.setdefault(entry["sha256"], entry)
         ledger = self._table(create=False)
@@ -113,7 +113,10 @@ class Ledger:
                 )  # fmt: skip
         return found
 
-    def _from_summaries(self, table: Table) -> list[dict[str, Any]]:
+    @staticmethod
+    def from_summaries(table: Table) -> list[dict[str, Any]]:
+        """The batches recorded in the table's snapshot summaries (the truth the ledger
+        table copies)."""
         entries: list[dict[str, Any]] = []
         for snap in table.metadata.snapshots:
             props = snap.summary.additional_properties if snap.summary else {}
@@ -159,7 +162,7 @@ class Ledger:
     def repair(self, table: Table, full_name: str) -> int:
         """Copy batches that reached the table but not the ledger (a process died between the
         two commits); return how many entries were added."""
-        summaries = self._from_summaries(table)
+        summaries = self.from_summaries(table)
         if not summaries:
             return 0
         ledger = self._table(create=False)

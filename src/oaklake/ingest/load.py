@@ -231,6 +231,7 @@ def ingest(
                 shutil.rmtree(staging, ignore_errors=True)
                 files = [files[i] for i in fresh]
                 entries = [entries[i] for i in fresh]
+                checksums = [checksums[i] for i in fresh]
                 reader = reader_for(engine, files, read)
                 target = _target(lake, schema_name, name, existing, reader, opts)
                 staged, rows = _stage(lake, reader, target, staging, progress)
@@ -268,7 +269,14 @@ def ingest(
                 result.quarantine = str(folder)
         _report(progress, "committing", None)
         summary = ledger_mod.summary(batch_id, opts.mode, entries)
-        loaded = _commit(lake, target, staged, load_rows, opts, summary, result)
+        try:
+            loaded = _commit(lake, target, staged, load_rows, opts, summary, result, checksums)
+        except _AlreadyLoaded:
+            result.status = "skipped"
+            result.skipped_files, result.files = result.files, []
+            result.rows_loaded = 0
+            result.seconds = time.perf_counter() - started
+            return result
         result.rows_loaded = loaded
         if result.status == "partial":
             _announce(lake, result, opts)
@@ -893,21 +901,24 @@ def _commit(
     opts: IngestOptions,
     summary: dict[str, str],
     result: IngestResult,
+    checksums: list[str],
 ) -> int:
-    """Create or evolve the table if needed, then commit the batch as one snapshot; return
-    the number of rows loaded."""
+    """Commit the batch as ONE catalog commit: creating the table, adding new columns and the
+    data snapshot go together, so a crash before it leaves no trace; return the rows loaded."""
     from oaklake.catalog.commit import snapshot_summary
 
-    engine = lake.engine
-    table = target.table
-    if table is None:
-        table = _create(lake, target)
-        result.created_table = True
-    elif target.new_columns:
-        table = _evolve(lake, target, table)
-        result.evolved_columns = [c for c, _ in target.new_columns]
     with snapshot_summary(summary):
-        if opts.mode == "merge" and not result.created_table:
+        if target.table is None:
+            count = _create_with_data(lake, target, staged, rows, result)
+            result.created_table = True
+            return count
+        if opts.mode == "merge":
+            table = target.table
+            if target.new_columns:  # MERGE commits on its own: the columns come first
+                table = _evolve(lake, target, table)
+                result.evolved_columns = [c for c, _ in target.new_columns]
+            if not opts.force:
+                _not_loaded_meanwhile(table, checksums, result.table)
             data = rows if rows is not None else _read_staged(staged)
             outcome = lake.table(target.full).merge(
                 data, on=[k.strip().lower() for k in opts.key], delete_when=opts.delete_when
@@ -917,45 +928,95 @@ def _commit(
                 k: int(v) for k, v in (outcome.extra or {}).items() if isinstance(v, int)
             }
             return data.num_rows
-        if opts.mode == "overwrite":
-            return _overwrite(lake, table, staged, rows, opts, result)
-        return _append(lake, table, staged, rows, result)
-    _ = engine
+        return _write(lake, target, staged, rows, opts, result, checksums)
 
 
-def _create(lake: Lake, target: _Target) -> Table:
+def _create_with_data(
+    lake: Lake, target: _Target, staged: list[Path], rows: pa.Table | None, result: IngestResult
+) -> int:
+    """Create the table and its first snapshot in one commit."""
+    from oaklake.catalog.commit import StagedTable, commit_transaction, delete_files, stage_files
     from oaklake.engine.ddl import build_spec
 
     spec = build_spec(target.schema, target.partition_terms) if target.partition_terms else None
-    table = lake.catalog.create_table(
+    txn = lake.catalog.create_table_transaction(
         target.schema_name,
         target.name,
         target.schema,
         partition_spec=spec,
         properties={"write.parquet.compression-codec": "zstd"},
     )
+    staged_table = StagedTable(txn)
+    files, count = _new_files(staged_table, target, staged, rows)
+    try:
+        stage_files(txn, added=files, properties={"oaklake.operation": "ingest"})
+        table = commit_transaction(txn)
+    except BaseException as e:
+        delete_files(staged_table, files)  # type: ignore[arg-type]
+        from oaklake.catalog.commit import StaleCommit
+
+        if isinstance(e, StaleCommit):
+            raise CommitConflict(
+                f"{target.full} was created by someone else while the batch was read",
+                hint="ingest again: the batch is then appended to that table",
+            ) from None
+        raise
     lake.engine.forget_table(target.schema_name, target.name)
-    return table
+    snap = table.current_snapshot()
+    result.snapshot_id = snap.snapshot_id if snap is not None else None
+    return count
 
 
 def _evolve(lake: Lake, target: _Target, table: Table) -> Table:
-    """Add the batch's new columns (one schema commit, after the gate passed)."""
-    with table.update_schema() as update:
-        for name, itype in target.new_columns:
-            update.add_column(name, itype)
+    """Add the batch's new columns in a commit of their own (only before a MERGE, which
+    commits by itself); the ids must be the ones the staged files were written with."""
+    from oaklake.catalog.commit import add_columns
+
+    txn = table.transaction()
+    add_columns(txn, target.new_columns)
+    _check_ids(txn.table_metadata.schema(), target)
+    txn.commit_transaction()
     lake.engine.forget_table(target.schema_name, target.name)
-    table = lake.engine.load_table(target.schema_name, target.name)
-    ids = {f.name: f.field_id for f in table.schema().fields}
+    return lake.engine.load_table(target.schema_name, target.name)
+
+
+def _check_ids(schema: Schema, target: _Target) -> None:
+    ids = {f.name: f.field_id for f in schema.fields}
     for f in target.schema.fields:
         if ids.get(f.name) != f.field_id:
             raise CommitConflict(
                 f"the schema of {target.full} changed while the batch was read",
                 hint="ingest the batch again",
             )
-    return table
 
 
-def _ids_match(table: Table, target: _Target) -> bool:
+def _not_loaded_meanwhile(table: Table, checksums: list[str], full: str) -> None:
+    """Another process may have loaded the same files while this one read them: look at the
+    snapshots committed since (their summaries name the files) before committing."""
+    from oaklake.ingest.ledger import Ledger
+
+    table.refresh()
+    mine = set(checksums)
+    done = {e["sha256"] for e in Ledger.from_summaries(table) if e["sha256"] in mine}
+    if not done:
+        return
+    if done == mine:
+        raise _AlreadyLoaded(sorted(done))
+    raise CommitConflict(
+        f"{len(done)} of the batch's files were loaded into {full} by another process meanwhile",
+        hint="ingest again: the files already loaded are then skipped",
+    )
+
+
+class _AlreadyLoaded(Exception):
+    """Every file of the batch was committed by another process while this one read them."""
+
+    def __init__(self, checksums: list[str]) -> None:
+        super().__init__(", ".join(checksums))
+        self.checksums = checksums
+
+
+def _ids_match(table: Any, target: _Target) -> bool:
     have = {f.name: f.field_id for f in table.schema().fields}
     return all(have.get(f.name) == f.field_id for f in target.schema.fields) and str(
         table.schema()
@@ -971,7 +1032,7 @@ def _read_staged(staged: list[Path]) -> pa.Table:
 
 
 def _new_files(
-    lake: Lake, table: Table, target: _Target, staged: list[Path], rows: pa.Table | None
+    table: Any, target: _Target, staged: list[Path], rows: pa.Table | None
 ) -> tuple[list[Any], int]:
     """Data files for the batch: the staged Parquet itself when it fits the table as written
     (unpartitioned, same ids), otherwise rewritten through pyiceberg's writer."""
@@ -986,86 +1047,105 @@ def _new_files(
     return write_data_files(table, data), data.num_rows
 
 
-def _append(
-    lake: Lake, table: Table, staged: list[Path], rows: pa.Table | None, result: IngestResult
-) -> int:
-    from oaklake.catalog.commit import StaleCommit, commit_files, delete_files
-
-    target = _target_of(table, lake)
-    files, count = _new_files(lake, table, target, staged, rows)
-    retries = max(lake.settings.commit_retries, 1) * 5
-    for _ in range(retries + 1):
-        try:
-            result.snapshot_id = commit_files(
-                table, added=files, expected_snapshot_id=None,
-                properties={"oaklake.operation": "ingest"},
-            )  # fmt: skip
-            return count
-        except StaleCommit:
-            table.refresh()
-    delete_files(table, files)
-    raise CommitConflict(
-        f"could not append to {result.table}: other writers kept committing", hint="ingest again"
-    )
-
-
-def _overwrite(
+def _write(
     lake: Lake,
-    table: Table,
+    target: _Target,
     staged: list[Path],
     rows: pa.Table | None,
     opts: IngestOptions,
     result: IngestResult,
+    checksums: list[str],
 ) -> int:
-    from oaklake.catalog.commit import StaleCommit, commit_files, delete_files
+    """Append or overwrite an existing table (new columns in the same commit), re-planned and
+    retried when another writer commits first."""
+    from oaklake.catalog.commit import (
+        StagedTable,
+        StaleCommit,
+        add_columns,
+        commit_transaction,
+        delete_files,
+        stage_files,
+    )
 
+    table = target.table
+    assert table is not None
     if opts.partitions and table.metadata.spec().is_unpartitioned():
         raise InvalidInput(
             f"{result.table} is not partitioned; --partitions replaces partitions",
             hint="leave --partitions out to replace the whole table",
         )
-    target = _target_of(table, lake)
-    files, count = _new_files(lake, table, target, staged, rows)
     retries = max(lake.settings.commit_retries, 1) * 5
+    files: list[Any] = []
+    count = 0
+    written_for: tuple[int, ...] | None = None
     try:
         for _ in range(retries + 1):
-            snap = table.current_snapshot()
-            current = list(table.scan().plan_files()) if snap is not None else []
-            removed = [t.file for t in current]
-            if any(t.delete_files for t in current):
-                raise NotSupported(
-                    f"{result.table} has delete files written by another engine",
-                    hint="compact it with that engine first",
+            if not opts.force:
+                _not_loaded_meanwhile(table, checksums, result.table)
+            txn = table.transaction()
+            if target.new_columns:
+                add_columns(txn, target.new_columns)
+                _check_ids(txn.table_metadata.schema(), target)
+            staged_table = StagedTable(txn)
+            spec_key = (txn.table_metadata.default_spec_id, txn.table_metadata.current_schema_id)
+            if written_for is None:  # the files are written (or adopted) once
+                files, count = _new_files(staged_table, target, staged, rows)
+                written_for = spec_key
+            elif written_for != spec_key:
+                raise CommitConflict(
+                    f"the schema or partitioning of {result.table} changed during the commit",
+                    hint="ingest again",
                 )
-            if opts.partitions:
-                spec_id = table.metadata.default_spec_id
-                if any(f.spec_id != spec_id for f in removed):
-                    raise NotSupported(
-                        f"{result.table} has files written under an older partition spec",
-                        hint="OPTIMIZE the table first, or overwrite the whole table",
-                    )
-                touched = {f.partition for f in files}
-                removed = [f for f in removed if f.partition in touched]
+            removed = _removed(table, files, opts, result) if opts.mode == "overwrite" else []
+            operation = "ingest-overwrite" if opts.mode == "overwrite" else "ingest"
+            stage_files(
+                txn, added=files, removed=removed, properties={"oaklake.operation": operation}
+            )
             try:
-                result.snapshot_id = commit_files(
-                    table, added=files, removed=removed,
-                    expected_snapshot_id=snap.snapshot_id if snap is not None else None,
-                    properties={"oaklake.operation": "ingest-overwrite"},
-                )  # fmt: skip
-                result.changes = {"deleted_files": len(removed), "added_files": len(files)}
-                return count
+                committed = commit_transaction(txn)
             except StaleCommit:
                 table.refresh()
+                continue
+            snap = committed.current_snapshot()
+            result.snapshot_id = snap.snapshot_id if snap is not None else None
+            if target.new_columns:
+                result.evolved_columns = [c for c, _ in target.new_columns]
+            if opts.mode == "overwrite":
+                result.changes = {"deleted_files": len(removed), "added_files": len(files)}
+            lake.engine.forget_table(target.schema_name, target.name)
+            return count
     except BaseException:
         delete_files(table, files)
         raise
     delete_files(table, files)
-    raise CommitConflict(f"could not overwrite {result.table}: other writers kept committing")
+    raise CommitConflict(
+        f"could not commit to {result.table}: other writers kept committing", hint="ingest again"
+    )
 
 
-def _target_of(table: Table, lake: Lake) -> _Target:
-    name = table.name()
-    return _Target(name[-2], name[-1], table, table.schema(), [], [])
+def _removed(
+    table: Table, files: list[Any], opts: IngestOptions, result: IngestResult
+) -> list[Any]:
+    """The files an overwrite replaces: all of them, or those of the batch's partitions."""
+    if table.current_snapshot() is None:
+        return []
+    current = list(table.scan().plan_files())
+    if any(t.delete_files for t in current):
+        raise NotSupported(
+            f"{result.table} has delete files written by another engine",
+            hint="compact it with that engine first",
+        )
+    removed = [t.file for t in current]
+    if not opts.partitions:
+        return removed
+    spec_id = table.metadata.default_spec_id
+    if any(f.spec_id != spec_id for f in removed):
+        raise NotSupported(
+            f"{result.table} has files written under an older partition spec",
+            hint="OPTIMIZE the table first, or overwrite the whole table",
+        )
+    touched = {f.partition for f in files}
+    return [f for f in removed if f.partition in touched]
 
 
 def _drop_empty(folder: Path) -> None:
