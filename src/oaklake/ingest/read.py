@@ -10,13 +10,21 @@ their own types; those are checked against the table's before anything is read.
 
 from __future__ import annotations
 
+import io
 import itertools
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from oaklake.errors import InvalidFile, InvalidInput, NotSupported, TypeMismatch
-from oaklake.ingest.sources import ENCODINGS, SourceFile, csv_header
+from oaklake.errors import InvalidFile, InvalidInput, NotSupported
+from oaklake.ingest.sources import (
+    ENCODINGS,
+    SourceFile,
+    compression_error,
+    csv_header,
+    head,
+    open_raw,
+)
 
 if TYPE_CHECKING:
     from pyiceberg.types import IcebergType
@@ -55,15 +63,32 @@ class ReadOptions:
             )
         for name, value in (("delimiter", self.delimiter), ("quote", self.quote)):
             if value is not None and len(value) > 1 and value != "\\t":
-                raise InvalidInput(f"--{name} must be one character, got {value!r}")
+                raise InvalidInput(
+                    f"--{name} must be one character, got {value!r}",
+                    hint="e.g. --delimiter ';' or --delimiter '\\t' for a tab"
+                    if name == "delimiter"
+                    else 'e.g. --quote "\'"',
+                )
         if self.escape is not None and len(self.escape) > 1:
-            raise InvalidInput(f"--escape must be one character, got {self.escape!r}")
+            raise InvalidInput(
+                f"--escape must be one character, got {self.escape!r}",
+                hint="e.g. --escape '\\'; by default a quote is escaped by doubling it",
+            )
         if self.delimiter is not None and self.delimiter == self.quote:
-            raise InvalidInput("the delimiter and the quote character must differ")
+            raise InvalidInput(
+                "the delimiter and the quote character must differ",
+                hint="change --delimiter or --quote",
+            )
         if self.max_line_size <= 0:
-            raise InvalidInput("--max-line-size must be positive")
+            raise InvalidInput(
+                "--max-line-size must be positive",
+                hint=f"a number of bytes; the default is {DEFAULT_MAX_LINE_SIZE} (2 MiB)",
+            )
         if self.sample_rows == 0 or self.sample_rows < -1:
-            raise InvalidInput("--sample-rows must be positive, or -1 for the whole batch")
+            raise InvalidInput(
+                "--sample-rows must be positive, or -1 for the whole batch",
+                hint=f"the default is {DEFAULT_SAMPLE_ROWS}",
+            )
         delimiter = "\t" if self.delimiter == "\\t" else self.delimiter
         return replace(self, encoding=encoding, delimiter=delimiter)
 
@@ -102,8 +127,10 @@ class Reader:
         if self.kind == "json":
             fmt = "newline_delimited" if all(f.format == "jsonl" for f in self.files) else "auto"
             columns = _struct({n: self.source.types[n.lower()] for n in self.source.names})
+            # records='true': a line that is not an object is an error with its line number
+            # (with one column, DuckDB would otherwise take each whole line as the value).
             return (
-                f"read_json({self.paths}, format='{fmt}', columns={columns}, "
+                f"read_json({self.paths}, format='{fmt}', columns={columns}, records='true', "
                 f"maximum_object_size={max(o.max_line_size, 16 * 1024 * 1024)})"
             )
         types = csv_types or {}
@@ -144,19 +171,24 @@ class Reader:
         errors, scans = self.rejects
         con = engine.con
         try:
-            count = con.execute(f"SELECT count(*) FROM {errors}").fetchall()[0][0]
+            # A row can be rejected twice (a ragged row whose short field is also not a number):
+            # count bad rows, not rejects, and report what is wrong with the row's shape first.
+            count = con.execute(
+                f"SELECT count(*) FROM (SELECT DISTINCT scan_id, file_id, line FROM {errors})"
+            ).fetchall()[0][0]
             if not count:
                 return None
             row = con.execute(
                 f"SELECT s.file_path, e.line, e.column_name, e.error_type, e.csv_line, "
                 f"e.error_message FROM {errors} e JOIN {scans} s "
                 f"ON e.scan_id = s.scan_id AND e.file_id = s.file_id "
-                f"ORDER BY s.file_path, e.line LIMIT 1"
+                f"ORDER BY s.file_path, e.line, "
+                f"CASE WHEN e.error_type = 'CAST' THEN 1 ELSE 0 END LIMIT 1"
             ).fetchall()[0]
         finally:
             for name in (errors, scans):
                 con.execute(f"DROP TABLE IF EXISTS {name}")
-        return reject_error(row, int(count), expected)
+        return reject_error(row, int(count), expected, encoding=self.options.encoding)
 
     def drop_rejects(self, engine: Engine) -> None:
         if self.rejects is not None:
@@ -164,7 +196,9 @@ class Reader:
                 engine.con.execute(f"DROP TABLE IF EXISTS {name}")
 
 
-def reject_error(row: tuple[Any, ...], count: int, expected: dict[str, str]) -> InvalidFile:
+def reject_error(
+    row: tuple[Any, ...], count: int, expected: dict[str, str], *, encoding: str = "utf-8"
+) -> InvalidFile:
     path, line, column, kind, raw, message = row
     from pathlib import Path
 
@@ -173,7 +207,10 @@ def reject_error(row: tuple[Any, ...], count: int, expected: dict[str, str]) -> 
     more = (
         f" ({count - 1} more bad row{'s' if count > 2 else ''} in the batch)" if count > 1 else ""
     )
-    text = str(raw or "").rstrip("\r\n")
+    # The raw record of an unterminated quote runs on to the end of the file: show its first
+    # line only, so the message stays one line (the CLI prints CODE: message, then the hint).
+    lines = str(raw or "").splitlines() or [""]
+    text = lines[0] + (" ..." if len(lines) > 1 else "")
     shown = text if len(text) <= 120 else text[:117] + "..."
     kind = str(kind)
     if kind == "CAST":
@@ -220,7 +257,7 @@ def reject_error(row: tuple[Any, ...], count: int, expected: dict[str, str]) -> 
         )
     if kind in ("INVALID ENCODING", "INVALID UNICODE"):
         return InvalidFile(
-            f"text that is not valid in the file's encoding at {where}{more}",
+            f"text that is not valid {encoding} at {where}{more}",
             path=str(path),
             line=int(line),
             code="INVALID_ENCODING",
@@ -299,46 +336,275 @@ def _json_reader(engine: Engine, files: list[SourceFile], options: ReadOptions) 
     fmt = "newline_delimited" if all(f.format == "jsonl" for f in files) else "auto"
     sample = "-1" if options.sample_rows == -1 else str(int(options.sample_rows))
     paths = "[" + ", ".join(f.sql_path for f in files) + "]"
+    size = max(options.max_line_size, 16 * 1024 * 1024)
+    for f in files:
+        if f.compression is not None:
+            head(f, 1 << 16)  # not compressed as named: said now, with the file's name
     try:
         described = engine.con.execute(
             f"DESCRIBE SELECT * FROM read_json({paths}, format='{fmt}', sample_size={sample}, "
-            f"maximum_object_size={max(options.max_line_size, 16 * 1024 * 1024)})"
+            f"maximum_object_size={size})"
         ).fetchall()
     except duckdb.Error as e:
         raise json_error(e, files) from None
     names = [str(r[0]) for r in described]
-    if names == ["json"] and described[0][1] == "JSON":
-        raise InvalidFile(
-            f"{files[0].name} does not hold JSON objects (one object per row)",
-            path=str(files[0].path),
+    objects = _JsonObjects(engine, files, fmt, size)
+    if names == ["json"]:
+        # DuckDB's answer for records that are not all objects (or for no records at all);
+        # a file of objects whose only key is "json" reads fine with records='true'.
+        try:
+            engine.con.execute(
+                f"DESCRIBE SELECT * FROM read_json({paths}, format='{fmt}', records='true', "
+                f"sample_size={sample}, maximum_object_size={size})"
+            ).fetchall()
+        except duckdb.Error:
+            raise objects.not_objects() from None
+    objects.no_duplicate_keys(names)
+    _no_duplicates(names, files[0])
+    types = {n.lower(): str(r[1]) for n, r in zip(names, described, strict=True)}
+    for n in names:
+        if types[n.lower()] == "JSON":  # values of different JSON types in one column
+            raise objects.mixed_types(n)
+    return Reader(files, options, "json", SourceColumns(names, types, typed=True))
+
+
+class _JsonObjects:
+    """Questions about a JSON batch's records, asked of DuckDB's ``read_json_objects`` (each
+    record as raw JSON, numbered within its file) when the batch cannot be read as a table."""
+
+    def __init__(self, engine: Engine, files: list[SourceFile], fmt: str, size: int) -> None:
+        self.engine = engine
+        self.files = files
+        self.unit = "line" if fmt == "newline_delimited" else "record"
+        paths = "[" + ", ".join(f.sql_path for f in files) + "]"
+        self.records = (
+            "(SELECT filename, row_number() OVER (PARTITION BY filename) AS n, json "
+            f"FROM read_json_objects({paths}, format='{fmt}', filename=true, "
+            f"maximum_object_size={size}))"
+        )
+
+    def _first(self, select: str, where: str) -> tuple[Any, ...] | None:
+        rows = self.engine.con.execute(
+            f"SELECT filename, n, {select} FROM {self.records} WHERE {where} "
+            "ORDER BY filename, n LIMIT 1"
+        ).fetchall()
+        return rows[0] if rows else None
+
+    def _where(self, filename: str, n: int) -> str:
+        return _at(filename, self.unit, n)
+
+    def not_objects(self) -> InvalidFile:
+        row = self._first("json_type(json), CAST(json AS VARCHAR)", "json_type(json) <> 'OBJECT'")
+        if row is None:
+            return InvalidFile(
+                f"{self.files[0].name} holds no JSON records",
+                path=str(self.files[0].path),
+                code="EMPTY_FILE",
+                hint="remove it from the batch",
+            )
+        filename, n, kind, value = row
+        shown = value if len(value) <= 60 else value[:57] + "..."
+        return InvalidFile(
+            f"{self._where(filename, n)} is {_json_kind(kind)} ({shown}), not a JSON object; "
+            "every record must be an object",
+            path=str(filename),
+            line=int(n),
             code="INVALID_JSON",
             hint="write one JSON object per line (JSON Lines), or an array of objects",
         )
-    _no_duplicates(names, files[0])
-    types = {n.lower(): str(r[1]) for n, r in zip(names, described, strict=True)}
-    return Reader(files, options, "json", SourceColumns(names, types, typed=True))
+
+    def no_duplicate_keys(self, names: list[str]) -> None:
+        """DuckDB renames a key repeated in another case (``id``, ``ID``) to ``ID_1``: find the
+        record that does it and refuse it, rather than add a column the file never named."""
+        lowered = {n.lower() for n in names}
+        renamed = [
+            n
+            for n in names
+            if (m := re.fullmatch(r"(.+)_\d+", n)) and m.group(1).lower() in lowered
+        ]
+        if not renamed:
+            return
+        row = self._first(
+            "json_keys(json)",
+            "json_type(json) = 'OBJECT' AND len(list_distinct(list_transform(json_keys(json), "
+            "lambda k: lower(k)))) < len(json_keys(json))",
+        )
+        if row is None:
+            return
+        filename, n, keys = row
+        seen: dict[str, str] = {}
+        pair = ("?", "?")
+        for k in keys:
+            if k.lower() in seen:
+                pair = (seen[k.lower()], k)
+                break
+            seen[k.lower()] = k
+        raise InvalidFile(
+            f"{self._where(filename, n)} has the key {pair[0]!r} twice (as {pair[0]!r} and "
+            f"{pair[1]!r}; column names are not case-sensitive)",
+            path=str(filename),
+            line=int(n),
+            column=pair[1],
+            code="DUPLICATE_COLUMN",
+            hint="give every key of an object a different name",
+        )
+
+    def mixed_types(self, column: str) -> InvalidFile:
+        pointer = "/" + column.replace("~", "~0").replace("/", "~1")
+        kind = (
+            f"CASE WHEN json_type(json, {_lit(pointer)}) IN ('UBIGINT', 'BIGINT', 'DOUBLE') "
+            f"THEN 'NUMBER' ELSE json_type(json, {_lit(pointer)}) END"
+        )
+        present = f"coalesce(json_type(json, {_lit(pointer)}), 'NULL') <> 'NULL'"
+        first = self._first(
+            f"{kind}, CAST(json_extract(json, {_lit(pointer)}) AS VARCHAR)", present
+        )
+        other = None
+        if first is not None:
+            other = self._first(
+                f"{kind}, CAST(json_extract(json, {_lit(pointer)}) AS VARCHAR)",
+                f"{present} AND {kind} <> {_lit(str(first[2]))}",
+            )
+        if first is None or other is None:
+            return InvalidFile(
+                f"column {column} holds values of different JSON types in the batch "
+                f"({self.files[0].name}…)",
+                path=str(self.files[0].path),
+                column=column,
+                code="TYPE_MISMATCH",
+                hint="write every value of a column with one JSON type",
+            )
+
+        def said(row: tuple[Any, ...]) -> str:
+            value = str(row[3])
+            shown = value if len(value) <= 40 else value[:37] + "..."
+            return f"{_json_kind(row[2])} ({shown}) at {self._where(row[0], row[1])}"
+
+        return InvalidFile(
+            f"column {column}: found {said(other)}, but {said(first)}; a column holds values "
+            "of one type",
+            path=str(other[0]),
+            line=int(other[1]),
+            column=column,
+            code="TYPE_MISMATCH",
+            hint="write every value of a column with one JSON type (quote them all to load "
+            "the column as text)",
+        )
+
+
+def _json_kind(kind: Any) -> str:
+    return {
+        "NUMBER": "a number",
+        "UBIGINT": "a number",
+        "BIGINT": "a number",
+        "DOUBLE": "a number",
+        "VARCHAR": "a string",
+        "BOOLEAN": "a boolean",
+        "OBJECT": "an object",
+        "ARRAY": "an array",
+        "NULL": "null",
+    }.get(str(kind), str(kind).lower())
+
+
+def _bad_json_line(source: SourceFile, reported: int) -> int:
+    """The line of a JSON Lines file that does not parse. DuckDB (2.0) counts records, not
+    lines (blank lines are skipped), and names the record after the bad one; look at both
+    records and take the first that really does not parse."""
+    import json
+
+    wanted = sorted({max(reported - 1, 1), reported})
+    found: dict[int, tuple[int, bool]] = {}
+    try:
+        with open_raw(source) as raw, io.BufferedReader(raw) as lines:  # type: ignore[arg-type]
+            record = 0
+            for number, text in enumerate(lines, start=1):
+                if not text.strip():
+                    continue
+                record += 1
+                if record in wanted:
+                    try:
+                        json.loads(text)
+                        found[record] = (number, True)
+                    except ValueError:
+                        found[record] = (number, False)
+                if record >= wanted[-1]:
+                    break
+    except Exception:  # diagnostics only: DuckDB's number stands
+        return reported
+    for record in wanted:
+        if record in found and not found[record][1]:
+            return found[record][0]
+    return reported
+
+
+def _at(path: str, unit: str, number: int) -> str:
+    """``name:line`` for JSON Lines, ``name record n`` for a record of a JSON array."""
+    from pathlib import Path
+
+    return f"{Path(path).name}:{number}" if unit == "line" else f"{Path(path).name} record {number}"
 
 
 def json_error(e: Exception, files: list[SourceFile]) -> InvalidFile:
     """DuckDB's JSON error, re-said with the file and the line (record) number."""
+    from pathlib import Path
+
     text = str(e)
     m = re.search(
-        r'Malformed JSON in file "([^"]+)", at byte (\d+) in (?:line|record/value) (\d+): (.*)',
+        r'Malformed JSON in file "([^"]+)", at byte (\d+) in (line|record/value) (\d+): (.*)',
         text,
     )
     if m:
-        from pathlib import Path
-
-        path, line, detail = m.group(1), int(m.group(3)), m.group(4).split("\n")[0]
+        path, unit, line, detail = m.group(1), m.group(3), int(m.group(4)), m.group(5)
+        detail = detail.split("\n")[0].strip()
+        source = next((f for f in files if str(f.path) == path), None)
+        if unit == "line" and source is not None:
+            line = _bad_json_line(source, line)
+        if unit == "line":
+            where, known = f"at {_at(path, unit, line)}", line
+        else:  # inside an array DuckDB's count is approximate: say so, claim no line
+            where, known = f"in {Path(path).name} (near record {line})", None
         return InvalidFile(
-            f"invalid JSON at {Path(path).name}:{line}: {detail}",
+            f"invalid JSON {where}: {detail}",
             path=path,
-            line=line,
+            line=known,
             code="INVALID_JSON",
             hint="every line of a JSON Lines file is one complete JSON object",
         )
+    m = re.search(
+        r'JSON transform error in file "([^"]+)", in (line|record/value) (\d+): (.*)', text
+    )
+    if m:
+        path, unit, line, detail = m.group(1), m.group(2), int(m.group(3)), m.group(4)
+        detail = detail.split("\n")[0].strip()
+        where = _at(path, unit, line)
+        dup = re.search(r'has duplicate key "(.*)"$', detail)
+        if dup:
+            return InvalidFile(
+                f"{where} has the key {dup.group(1)!r} twice",
+                path=path,
+                line=line,
+                column=dup.group(1),
+                code="DUPLICATE_COLUMN",
+                hint="give every key of an object a different name",
+            )
+        if detail.startswith("Expected OBJECT"):
+            detail = detail.replace("Expected OBJECT, but got", "expected an object, found")
+        return InvalidFile(
+            f"cannot read {where}: {detail}",
+            path=path,
+            line=line,
+            code="INVALID_JSON",
+            hint="every record must be a JSON object with the batch's columns",
+        )
     first = text.split("\n")[0]
     first = re.sub(r"^[A-Za-z ]+ Error: ", "", first)
+    if re.search(r"GZIP|gzip|zstd|ZSTD|frame descriptor|[Dd]ecompress", first):
+        # "Unexpected end of GZIP stream: /path/file.jsonl.gz": the file is named at the end.
+        named = next((f for f in files if first.endswith(str(f.path))), None)
+        if named is not None:
+            return compression_error(named, first[: -len(str(named.path))].rstrip(": "))
+        guess = next((f for f in files if f.compression is not None), files[0])
+        return compression_error(guess, first)
     return InvalidFile(
         f"cannot read the JSON batch ({files[0].name}…): {first}",
         path=str(files[0].path),
@@ -362,9 +628,10 @@ def _parquet_reader(engine: Engine, files: list[SourceFile], options: ReadOption
                 f"{f.name} is not a readable Parquet file: {first}",
                 path=str(f.path),
                 code="INVALID_PARQUET",
+                hint="the file is damaged, cut short or not Parquet; write or copy it again",
             ) from None
         names = [str(r[0]) for r in rows]
-        _no_duplicates(names, f)
+        _no_duplicates(_parquet_names(f) or names, f)
         described.append((f, rows))
     types: dict[str, str] = {}
     names_out: list[str] = []
@@ -387,17 +654,31 @@ def _parquet_reader(engine: Engine, files: list[SourceFile], options: ReadOption
     return Reader(files, options, "parquet", SourceColumns(names_out, types, typed=True))
 
 
+def _parquet_names(f: SourceFile) -> list[str] | None:
+    """The top-level column names as the file's footer spells them (DuckDB renames a repeated
+    name to ``name_1``, which would pass for a new column)."""
+    try:
+        import pyarrow.parquet as pq
+
+        return list(pq.read_schema(f.path).names)
+    except Exception:  # DuckDB read the footer; its names will do
+        return None
+
+
 def _no_duplicates(names: list[str], f: SourceFile) -> None:
-    seen: set[str] = set()
+    seen: dict[str, str] = {}
     for n in names:
         if n.lower() in seen:
+            first = seen[n.lower()]
+            also = f" (as {first!r} and {n!r})" if first != n else ""
             raise InvalidFile(
-                f"{f.name} has two columns named {n!r} (names are not case-sensitive)",
+                f"{f.name} has two columns named {n!r}{also}; names are not case-sensitive",
                 path=str(f.path),
                 column=n,
                 code="DUPLICATE_COLUMN",
+                hint="give every column a different name",
             )
-        seen.add(n.lower())
+        seen[n.lower()] = n
 
 
 def iceberg_type_of(duck_type: str, column: str) -> IcebergType:

@@ -115,7 +115,12 @@ def expand(paths: Sequence[str | os.PathLike[str]], fmt: str | None = None) -> l
                 if q.is_file() and is_candidate(q) and not _hidden_below(q, p)
             )
             if not matches:
-                raise NotFound(f"folder {text} holds no files to ingest", code="FILE_NOT_FOUND")
+                raise NotFound(
+                    f"folder {text} holds no files to ingest",
+                    code="FILE_NOT_FOUND",
+                    hint="hidden files, _SUCCESS-style markers and partial downloads (.tmp, "
+                    ".part, …) are not ingested",
+                )
         elif any(ch in text for ch in "*?["):
             matches = sorted(
                 Path(q)
@@ -123,11 +128,18 @@ def expand(paths: Sequence[str | os.PathLike[str]], fmt: str | None = None) -> l
                 if Path(q).is_file() and is_candidate(Path(q))
             )
             if not matches:
-                raise NotFound(f"no files match {text}", code="FILE_NOT_FOUND")
+                raise NotFound(
+                    f"no files match {text}",
+                    code="FILE_NOT_FOUND",
+                    hint="check the pattern; hidden files and partial downloads never match",
+                )
         elif p.exists():
             if not p.is_file():
                 raise InvalidFile(
-                    f"{text} is not a regular file", path=text, code="FILE_UNREADABLE"
+                    f"{text} is not a regular file",
+                    path=text,
+                    code="FILE_UNREADABLE",
+                    hint="give files, folders of files or globs (not devices or pipes)",
                 )
             matches = [p]
         else:
@@ -201,37 +213,36 @@ def checksum(path: Path) -> str:
     return digest.hexdigest()
 
 
+def open_raw(source: SourceFile) -> io.BufferedIOBase:
+    """The file's bytes, decompressed as its name says (the caller closes it)."""
+    if source.compression == "gzip":
+        import gzip
+
+        return gzip.open(source.path, "rb")  # type: ignore[return-value]
+    if source.compression == "zstd":
+        import zstandard
+
+        return zstandard.ZstdDecompressor().stream_reader(source.path.open("rb"))  # type: ignore[return-value]
+    return source.path.open("rb")
+
+
 def head(source: SourceFile, limit: int = _HEAD_BYTES) -> tuple[bytes, bool]:
     """The first ``limit`` bytes of the (decompressed) file, and whether that is all of it."""
     try:
-        raw: io.BufferedIOBase
-        if source.compression == "gzip":
-            import gzip
-
-            raw = gzip.open(source.path, "rb")  # type: ignore[assignment]
-        elif source.compression == "zstd":
-            import zstandard
-
-            raw = zstandard.ZstdDecompressor().stream_reader(source.path.open("rb"))  # type: ignore[assignment]
-        else:
-            raw = source.path.open("rb")
-        with raw:
+        with open_raw(source) as raw:
             data = raw.read(limit + 1)
-    except (OSError, EOFError) as e:
-        raise InvalidFile(
-            f"cannot decompress {source.name}: {e}",
-            path=str(source.path),
-            code="INVALID_COMPRESSION",
-            hint="the file is damaged or not compressed as its name says",
-        ) from None
-    except Exception as e:  # zstandard.ZstdError
-        raise InvalidFile(
-            f"cannot decompress {source.name}: {e}",
-            path=str(source.path),
-            code="INVALID_COMPRESSION",
-            hint="the file is damaged or not compressed as its name says",
-        ) from None
+    except Exception as e:  # OSError, EOFError, zstandard.ZstdError
+        raise compression_error(source, e) from None
     return data[:limit], len(data) <= limit
+
+
+def compression_error(source: SourceFile, e: BaseException | str) -> InvalidFile:
+    return InvalidFile(
+        f"cannot decompress {source.name}: {e}",
+        path=str(source.path),
+        code="INVALID_COMPRESSION",
+        hint="the file is damaged or not compressed as its name says",
+    )
 
 
 def decode_head(source: SourceFile, data: bytes, encoding: str) -> str:
@@ -242,6 +253,15 @@ def decode_head(source: SourceFile, data: bytes, encoding: str) -> str:
     except UnicodeDecodeError as e:
         if e.start >= len(data) - 4 and encoding == "utf-8":  # a character cut by the head
             return data[: e.start].decode(python_codec)
+        if data.startswith((b"\xff\xfe", b"\xfe\xff")) and encoding != "utf-16":
+            raise InvalidFile(
+                f"{source.name} is UTF-16 text (it starts with a UTF-16 byte-order mark), "
+                f"not {encoding}",
+                path=str(source.path),
+                line=1,
+                code="INVALID_ENCODING",
+                hint="pass --encoding utf-16",
+            ) from None
         line = data[: e.start].count(b"\n") + 1
         raise InvalidFile(
             f"{source.name} is not valid {encoding} text: byte 0x{data[e.start]:02x} "
@@ -279,6 +299,7 @@ def csv_header(
             f"{source.name} holds no data (only blank lines)",
             path=str(source.path),
             code="EMPTY_FILE",
+            hint="remove it from the batch",
         )
     reader = csv.reader(
         io.StringIO(text),
