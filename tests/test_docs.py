@@ -66,5 +66,6 @@ def test_no_documented_code_is_stale():
 def test_documented_exit_codes():
     documented = codes_in_docs()
     assert documented.pop("INTERNAL_ERROR") == "3"
+    assert documented.pop("QUALITY_GATE_FAILED") == "1"  # the data failed its rules
     assert set(documented.values()) == {"2"}  # every user error exits with 2
     assert errors.OakError.exit_code == 2

@@ -574,11 +574,6 @@ def test_there_are_enough_cases() -> None:
 NOT_NAMED = [p for p in CASES if not p.values[0].in_message]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="load.py: SCHEMA_DRIFT, MERGE_KEY_NULL, DUPLICATE_KEY and the 'batch holds no rows' "
-    "EMPTY_FILE messages do not name the file (reported to the lead)",
-)
 @pytest.mark.parametrize("c", NOT_NAMED)
 def test_the_message_names_the_file(shared: Lake, tmp_path: Path, c: Case) -> None:
     paths, options = materialise(c, tmp_path / "in")
@@ -591,10 +586,6 @@ def test_the_message_names_the_file(shared: Lake, tmp_path: Path, c: Case) -> No
 NO_HINT = [p for p in CASES if not p.values[0].hint]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="load.py / engine: these refusals carry no hint (reported to the lead)",
-)
 @pytest.mark.parametrize("c", NO_HINT)
 def test_every_refusal_has_a_hint(shared: Lake, tmp_path: Path, c: Case) -> None:
     paths, options = materialise(c, tmp_path / "in")
@@ -652,11 +643,6 @@ def test_a_pipe_is_not_a_file(shared: Lake, tmp_path: Path) -> None:
     assert pipe.is_fifo()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="quality.run.ruleset_text: a folder given as --rules says FILE_NOT_FOUND 'no such "
-    "rules file' (reported to the lead)",
-)
 def test_a_folder_given_as_the_rules_file(shared: Lake, tmp_path: Path) -> None:
     folder = tmp_path / "in"
     folder.mkdir()
@@ -670,11 +656,6 @@ def test_a_folder_given_as_the_rules_file(shared: Lake, tmp_path: Path) -> None:
         assert "rules.dqdl" in info.value.message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="load._schema_text: a folder (not named .sql/.ddl) given as --schema is parsed as "
-    "DDL text: NOT_SUPPORTED 'unsupported column definition …' (reported to the lead)",
-)
 def test_a_folder_given_as_the_schema_file(shared: Lake, tmp_path: Path) -> None:
     folder = tmp_path / "in"
     folder.mkdir()
@@ -688,11 +669,6 @@ def test_a_folder_given_as_the_schema_file(shared: Lake, tmp_path: Path) -> None
         assert "schemas" in info.value.message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="catalog.types.assignable lets a double column into bigint; the staged CAST rounds "
-    "1.5 to 2 silently (reported to the lead)",
-)
 def test_parquet_fractions_into_a_bigint_column(shared: Lake, tmp_path: Path) -> None:
     shared.sql("CREATE TABLE pqfrac (id bigint, name string)")  # its own: today it commits
     folder = tmp_path / "in"
@@ -705,11 +681,6 @@ def test_parquet_fractions_into_a_bigint_column(shared: Lake, tmp_path: Path) ->
         assert info.value.code == "TYPE_MISMATCH"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="CSV: DuckDB casts '2.5' to BIGINT as 3 (it rounds), so a fraction in an integer "
-    "column of the table loads as another number instead of TYPE_MISMATCH (reported to the lead)",
-)
 @pytest.mark.parametrize(("table", "value"), [("frac1", "2.5"), ("frac2", "3.7"), ("frac3", "1e3")])
 def test_a_fraction_in_a_csv_integer_column(
     shared: Lake, tmp_path: Path, table: str, value: str
@@ -726,11 +697,6 @@ def test_a_fraction_in_a_csv_integer_column(
         assert f"'{value}'" in info.value.message and "v.csv:3" in info.value.message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="load._read_error: a .csv.gz cut short past the first MiB says INVALID_FILE, not "
-    "INVALID_COMPRESSION (reported to the lead)",
-)
 def test_gzip_truncated_past_the_head(shared: Lake, tmp_path: Path) -> None:
     folder = tmp_path / "in"
     folder.mkdir()

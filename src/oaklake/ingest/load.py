@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import shutil
 import threading
 import time
@@ -239,13 +240,13 @@ def ingest(
         result.rows_read = rows
         if rows == 0:
             raise InvalidFile(
-                "the batch holds no rows",
+                f"the batch ({_names(files)}) holds no rows",
                 path=str(files[0].path),
                 code="EMPTY_FILE",
                 hint="nothing to load",
             )
         if opts.mode == "merge":
-            _check_keys(lake, staged, list(opts.key))
+            _check_keys(lake, staged, list(opts.key), _names(files))
         load_rows: pa.Table | None = None  # set when only some rows pass (quarantine-rows)
         if rules_text is not None:
             _report(progress, "checking rules", None)
@@ -311,11 +312,17 @@ def _check_options(opts: IngestOptions) -> None:
     if opts.mode == "merge" and not opts.key:
         raise InvalidInput("--mode merge needs --key COLUMN[,COLUMN]", hint="--key order_id")
     if opts.key and opts.mode != "merge":
-        raise InvalidInput("--key is for --mode merge")
+        raise InvalidInput("--key is for --mode merge", hint="add --mode merge, or drop --key")
     if opts.delete_when and opts.mode != "merge":
-        raise InvalidInput("--delete-when is for --mode merge (change-data-capture files)")
+        raise InvalidInput(
+            "--delete-when is for --mode merge (change-data-capture files)",
+            hint="--mode merge --key ID --delete-when \"op = 'D'\"",
+        )
     if opts.partitions and opts.mode != "overwrite":
-        raise InvalidInput("--partitions is for --mode overwrite")
+        raise InvalidInput(
+            "--partitions is for --mode overwrite",
+            hint="add --mode overwrite, or drop --partitions",
+        )
     if not opts.context or not opts.context.strip():
         raise InvalidInput("the evaluation context must not be empty")
 
@@ -328,7 +335,8 @@ def _table_name(lake: Lake, table: str) -> tuple[str, str]:
     schema_name, name = parse_name(lake.engine, table)
     if schema_name == ledger_mod.SYSTEM_SCHEMA:
         raise InvalidInput(
-            f"{ledger_mod.SYSTEM_SCHEMA} holds oaklake's own tables; ingest elsewhere"
+            f"{ledger_mod.SYSTEM_SCHEMA} holds oaklake's own tables; ingest elsewhere",
+            hint="--table DB.TABLE in a schema of yours (CREATE SCHEMA db)",
         )
     if not lake.catalog.schema_exists(schema_name):
         raise SchemaNotFound(
@@ -342,7 +350,10 @@ def _table_name(lake: Lake, table: str) -> tuple[str, str]:
 def _load(lake: Lake, schema_name: str, name: str) -> Table | None:
     if not lake.catalog.table_exists(schema_name, name):
         if lake.catalog.view_exists(schema_name, name):
-            raise InvalidInput(f"{schema_name}.{name} is a view; ingest loads tables")
+            raise InvalidInput(
+                f"{schema_name}.{name} is a view; ingest loads tables",
+                hint="ingest into the table the view reads from",
+            )
         return None
     lake.engine.forget_table(schema_name, name)
     return lake.engine.load_table(schema_name, name)
@@ -378,7 +389,7 @@ def _target(
     from pyiceberg.schema import Schema
 
     from oaklake.catalog import types as ctypes
-    from oaklake.engine.ddl import declared_table, parse_transform
+    from oaklake.engine.ddl import parse_transform
 
     full = f"{schema_name}.{name}"
     src = reader.source
@@ -388,7 +399,7 @@ def _target(
         base = table.schema()
     else:
         if opts.schema is not None:
-            columns, terms = declared_table(_schema_text(opts.schema))
+            columns, terms = _declared(opts.schema)
         else:
             columns = [
                 (n.lower(), ctypes.from_duckdb(src.types[n.lower()], n), None) for n in src.names
@@ -410,7 +421,8 @@ def _target(
         listed = ", ".join(file_cols[c] for c in extra)
         hint = next((h for c in extra if (h := did_you_mean(c, known))), None)
         raise InvalidFile(
-            f"the batch has column{'s' if len(extra) > 1 else ''} {listed} that "
+            f"{reader.files[0].name}{' (and the batch)' if len(reader.files) > 1 else ''} "
+            f"has column{'s' if len(extra) > 1 else ''} {listed} that "
             f"{'is' if len(extra) == 1 else 'are'} not in "
             f"{full if table is not None else 'the --schema'}",
             path=str(reader.files[0].path),
@@ -436,7 +448,9 @@ def _target(
         for f in schema.fields:
             if f.name in file_cols and f.name not in dict(new_columns):
                 found = ctypes.from_duckdb(src.types[f.name], f.name)
-                if not ctypes.assignable(found, f.field_type):
+                if not ctypes.assignable(found, f.field_type) or _fraction_to_integer(
+                    found, f.field_type
+                ):
                     raise InvalidFile(
                         f"column {file_cols[f.name]}: {full} has "
                         f"{ctypes.to_athena(f.field_type)}, the batch has "
@@ -465,6 +479,15 @@ def _target(
     return _Target(schema_name, name, table, schema, new_columns, terms)
 
 
+def _fraction_to_integer(found: Any, target: Any) -> bool:
+    """A float, double or decimal column loaded into an integer one would be rounded."""
+    from pyiceberg.types import DecimalType, DoubleType, FloatType, IntegerType, LongType
+
+    return isinstance(found, FloatType | DoubleType | DecimalType) and isinstance(
+        target, IntegerType | LongType
+    )
+
+
 def _by_position(reader: Reader, columns: list[str], full: str) -> None:
     """Files without a header: their fields are the table's columns, in order."""
     count = len(reader.source.names)
@@ -483,23 +506,62 @@ def _by_position(reader: Reader, columns: list[str], full: str) -> None:
     reader._csv_names = list(names)
 
 
+def _declared(value: str | os.PathLike[str]) -> tuple[list[Any], list[Any]]:
+    """Columns and partition terms of ``--schema``, its syntax errors said about the file."""
+    from oaklake.engine.ddl import declared_table
+    from oaklake.errors import SqlSyntaxError
+
+    text = _schema_text(value)
+    try:
+        return declared_table(text)
+    except SqlSyntaxError as e:
+        where = os.fspath(value) if text != os.fspath(value) else "--schema"
+        raise SqlSyntaxError(
+            f"{where} does not parse: {e.message}",
+            hint="a column list such as `id bigint, name string, ts timestamp`, or one "
+            "CREATE TABLE statement",
+        ) from None
+
+
 def _schema_text(value: str | os.PathLike[str]) -> str:
+    """The DDL of ``--schema``: a file's content, or the text itself."""
     text = os.fspath(value)
     path = Path(text).expanduser()
-    if isinstance(value, os.PathLike) or ("\n" not in text and path.suffix in (".sql", ".ddl")):
-        try:
-            return path.read_text(encoding="utf-8-sig")
-        except FileNotFoundError:
-            from oaklake.errors import NotFound
-
-            raise NotFound(f"no such schema file: {text}", code="FILE_NOT_FOUND") from None
-        except (OSError, UnicodeDecodeError) as e:
-            raise InvalidInput(
-                f"cannot read schema file {text}: {e}", code="FILE_UNREADABLE"
-            ) from None
-    if path.is_file():
+    looks_like_path = isinstance(value, os.PathLike) or (
+        "\n" not in text
+        and (path.suffix in (".sql", ".ddl") or path.exists() or "/" in text)
+        and not re.search(r"\s(bigint|int|string|double|date|timestamp|boolean)\b", text, re.I)
+    )
+    if not looks_like_path and not path.is_file():
+        return text
+    if path.is_dir():
+        raise InvalidInput(
+            f"--schema {text} is a folder, not a DDL file",
+            code="FILE_UNREADABLE",
+            hint="pass the .sql file with the column list (id bigint, name string, …)",
+        )
+    try:
         return path.read_text(encoding="utf-8-sig")
-    return text
+    except FileNotFoundError:
+        from oaklake.errors import NotFound
+
+        raise NotFound(
+            f"no such schema file: {text}",
+            code="FILE_NOT_FOUND",
+            hint="--schema takes a file with a column list or a CREATE TABLE statement",
+        ) from None
+    except UnicodeDecodeError:
+        raise InvalidInput(
+            f"schema file {text} is not UTF-8 text",
+            code="FILE_UNREADABLE",
+            hint="save it as UTF-8",
+        ) from None
+    except OSError as e:
+        raise InvalidInput(
+            f"cannot read schema file {text}: {e.strerror or e}",
+            code="FILE_UNREADABLE",
+            hint="check the file's permissions",
+        ) from None
 
 
 def _split_terms(text: str) -> list[str]:
@@ -553,16 +615,28 @@ def _stage(
     src = reader.source
     file_cols = {n.lower(): n for n in src.names}
     types = {f.name: ctypes.to_duckdb(f.field_type) for f in target.schema.fields}
+    # DuckDB's text-to-integer cast rounds ("2.5" -> 3): integer columns of a CSV are read as
+    # text and converted here, refusing anything with a decimal point or an exponent.
+    text_ints = _integer_columns(target) & set(file_cols) if reader.kind == "csv" else set()
     items = []
     for f in target.schema.fields:
         q = ctypes.quote_ident(f.name)
         if f.name not in file_cols:
             items.append(f"CAST(NULL AS {types[f.name]}) AS {q}")
+        elif f.name in text_ints:
+            v = ctypes.quote_ident(file_cols[f.name])
+            items.append(
+                f"CASE WHEN {v} IS NULL THEN NULL WHEN strpos({v}, '.') = 0 AND "
+                f"strpos({v}, 'e') = 0 AND strpos({v}, 'E') = 0 THEN CAST({v} AS "
+                f"{types[f.name]}) ELSE error('{_NOT_AN_INTEGER}') END AS {q}"
+            )
         elif not src.typed or src.types.get(f.name, "").upper() == types[f.name].upper():
             items.append(f"{ctypes.quote_ident(file_cols[f.name])} AS {q}")
         else:
             items.append(f"CAST({ctypes.quote_ident(file_cols[f.name])} AS {types[f.name]}) AS {q}")
-    relation = reader.relation({c: types[c] for c in file_cols if c in types})
+    relation = reader.relation(
+        {c: ("VARCHAR" if c in text_ints else types[c]) for c in file_cols if c in types}
+    )
     staging.mkdir(parents=True, exist_ok=True)
     path = str(staging).replace("'", "''")
     target_size = _target_file_size(target)
@@ -595,6 +669,59 @@ def _stage(
         raise bad
     staged = sorted(staging.glob("*.parquet"))
     return staged, rows
+
+
+_NOT_AN_INTEGER = "oaklake: not an integer"
+
+
+def _integer_columns(target: _Target) -> set[str]:
+    from pyiceberg.types import IntegerType, LongType
+
+    return {
+        f.name for f in target.schema.fields if isinstance(f.field_type, IntegerType | LongType)
+    }
+
+
+def _first_bad_csv_integer(lake: Lake, reader: Reader, target: _Target) -> InvalidFile | None:
+    """The first CSV value that is not a whole number in an integer column, as file:line
+    (the line counts the header and assumes no line breaks inside quoted fields before it)."""
+    from oaklake.catalog import types as ctypes
+
+    con = lake.engine.con
+    file_cols = {n.lower(): n for n in reader.source.names}
+    wanted = sorted(_integer_columns(target) & set(file_cols))
+    for source in reader.files:
+        single = Reader([source], reader.options, reader.kind, reader.source)
+        single._csv_names = reader._csv_names
+        rel = single.relation({})  # every column as text
+        try:
+            for name in wanted:
+                v = ctypes.quote_ident(file_cols[name])
+                want = ctypes.to_duckdb(target.schema.find_field(name).field_type)
+                rows = con.execute(
+                    f"SELECT n, v FROM (SELECT {v} AS v, row_number() OVER () AS n FROM {rel}) "
+                    f"WHERE v IS NOT NULL AND (strpos(v, '.') > 0 OR strpos(lower(v), 'e') > 0 "
+                    f"OR TRY_CAST(v AS {want}) IS NULL) ORDER BY n LIMIT 1"
+                ).fetchall()
+                if rows:
+                    n, value = rows[0]
+                    line = int(n) + (1 if reader.options.header else 0)
+                    return InvalidFile(
+                        f"column {file_cols[name]}: expected "
+                        f"{ctypes.to_athena(target.schema.find_field(name).field_type)}, found "
+                        f"{value!r} at {source.name}:{line}",
+                        path=str(source.path),
+                        line=line,
+                        column=file_cols[name],
+                        code="TYPE_MISMATCH",
+                        hint="integer columns take whole numbers; load fractions into a double "
+                        "or decimal column",
+                    )
+        except Exception:  # noqa: S112 - diagnostics only
+            continue
+        finally:
+            single.drop_rejects(lake.engine)
+    return None
 
 
 def _itypes(target: _Target) -> dict[str, Any]:
@@ -663,6 +790,18 @@ def _read_error(lake: Lake, reader: Reader, target: _Target, e: Exception) -> Ex
     from oaklake.ingest.read import json_error
 
     text = str(e)
+    if reader.kind == "csv" and (
+        _NOT_AN_INTEGER in text or isinstance(e, duckdb.ConversionException)
+    ):
+        found = _first_bad_csv_integer(lake, reader, target)
+        if found is not None:
+            return found
+    if re.search(r"gzip|zstd|decompress", text, re.I):
+        from oaklake.ingest.sources import compression_error
+
+        culprit = next((f for f in reader.files if str(f.path) in text), reader.files[0])
+        detail = re.sub(r"^[A-Za-z ]+ Error: ", "", text.split("\n")[0])
+        return compression_error(culprit, detail.replace(f": {culprit.path}", ""))
     if reader.kind == "json" and "JSON" in text:
         return json_error(e, reader.files)
     if isinstance(e, duckdb.ConversionException) and reader.source.typed:
@@ -670,8 +809,6 @@ def _read_error(lake: Lake, reader: Reader, target: _Target, e: Exception) -> Ex
         if found is not None:
             return found
     first = text.split("\n")[0]
-    import re
-
     first = re.sub(r"^[A-Za-z ]+ Error: ", "", first)
     code = "TYPE_MISMATCH" if isinstance(e, duckdb.ConversionException) else "INVALID_FILE"
     _ = ctypes
@@ -723,7 +860,12 @@ def _first_bad_value(lake: Lake, reader: Reader, target: _Target) -> InvalidFile
     return None
 
 
-def _check_keys(lake: Lake, staged: list[Path], keys: list[str]) -> None:
+def _names(files: list[SourceFile]) -> str:
+    shown = ", ".join(f.name for f in files[:3])
+    return shown + (f" and {len(files) - 3} more" if len(files) > 3 else "")
+
+
+def _check_keys(lake: Lake, staged: list[Path], keys: list[str], names: str) -> None:
     """A merge batch names each key once and never leaves a key empty."""
     from oaklake.catalog import types as ctypes
 
@@ -734,7 +876,8 @@ def _check_keys(lake: Lake, staged: list[Path], keys: list[str]) -> None:
     rows = con.execute(f"SELECT count(*) FROM read_parquet({files}) WHERE {nulls}").fetchall()
     if rows[0][0]:
         raise InvalidInput(
-            f"{rows[0][0]} row(s) of the merge batch have no value in the key ({', '.join(keys)})",
+            f"{rows[0][0]} row(s) of the merge batch ({names}) have no value in the key "
+            f"({', '.join(keys)})",
             code="MERGE_KEY_NULL",
             hint="every row of a merge batch needs its key",
         )
@@ -750,7 +893,7 @@ def _check_keys(lake: Lake, staged: list[Path], keys: list[str]) -> None:
             "HAVING count(*) > 1)"
         ).fetchall()[0][0]
         raise InvalidInput(
-            f"the merge batch has {total} duplicate key(s); {shown} appears {n} times",
+            f"the merge batch ({names}) has {total} duplicate key(s); {shown} appears {n} times",
             code="DUPLICATE_KEY",
             hint="one row per key in a merge batch: deduplicate the file (keep the latest change)",
         )

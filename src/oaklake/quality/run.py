@@ -57,6 +57,12 @@ def ruleset_text(value: str | os.PathLike[str]) -> str:
         candidate = Path(value).expanduser()
         if candidate.is_file():
             return _read(candidate)
+        if candidate.is_dir():
+            raise InvalidInput(
+                f"{value} is a folder, not a DQDL file",
+                code="FILE_UNREADABLE",
+                hint="pass the rules file inside it",
+            )
         if "[" not in value and "=" not in value:  # a path, not DQDL: say so
             raise NotFound(
                 f"no such rules file: {value}",
@@ -72,7 +78,11 @@ def _read(path: Path) -> str:
     except FileNotFoundError:
         raise NotFound(f"no such rules file: {path}", code="FILE_NOT_FOUND") from None
     except IsADirectoryError:
-        raise InvalidInput(f"{path} is a folder, not a DQDL file") from None
+        raise InvalidInput(
+            f"{path} is a folder, not a DQDL file",
+            code="FILE_UNREADABLE",
+            hint="pass the rules file inside it",
+        ) from None
     except UnicodeDecodeError:
         raise InvalidInput(f"{path} is not UTF-8 text") from None
     except OSError as e:
