@@ -1,0 +1,476 @@
+"""Serving a trained recommender: recommendations, related items and re-ranking with filters,
+back-fill and reasons, and real-time events that change a user's results at once.
+
+One ``Runtime`` holds one version in memory (model, ids, histories, attributes). A user's
+history is the training interactions plus the events received since, so a PutEvents call
+changes the next recommendation without retraining (Personalize: user-personalization only,
+within 1-2 s; here: every recipe that scores histories, at once). Events are also appended to
+the interactions table in batched commits by ``EventWriter`` (see ``events.py``).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from oaklake.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from oaklake.app import Lake
+    from oaklake.recommend.store import Version
+
+MAX_RESULTS = 500
+DEFAULT_RESULTS = 25
+POPULAR = "Popular item"
+_VERBS = {
+    "purchase": "bought",
+    "purchased": "bought",
+    "buy": "bought",
+    "order": "ordered",
+    "view": "viewed",
+    "click": "clicked",
+    "rating": "rated",
+    "rate": "rated",
+    "watch": "watched",
+    "add-to-cart": "added to your cart",
+    "add_to_cart": "added to your cart",
+}
+_LABELS = ("TITLE", "NAME", "PRODUCT_NAME")
+_EXPLAIN_HISTORY = 20  # latest history items looked at to explain a recommendation
+
+
+def check_count(n: Any) -> int:
+    try:
+        value = int(n)
+    except (TypeError, ValueError):
+        raise InvalidInput(
+            f"numResults must be a whole number, got {n!r}", code="REC_INVALID_ARGUMENT"
+        ) from None
+    if not 1 <= value <= MAX_RESULTS:
+        raise InvalidInput(
+            f"numResults must be between 1 and {MAX_RESULTS}, got {value}",
+            code="REC_INVALID_ARGUMENT",
+            hint="Personalize's limit is 500 too",
+        )
+    return value
+
+
+@dataclass
+class Item:
+    item_id: str
+    score: float | None
+    reasons: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"itemId": self.item_id, "score": self.score, "reasons": self.reasons}
+
+
+class Runtime:
+    """One recommender version, loaded and ready to answer."""
+
+    def __init__(self, name: str, version: Version) -> None:
+        import pyarrow.parquet as pq
+
+        from oaklake.recommend.matrix import from_pairs
+        from oaklake.recommend.recipes import RECIPES, load_model
+
+        self.name = name
+        self.version = version
+        folder = Path(version.path)
+        self.model = load_model(folder / "model")
+        self.kind = RECIPES[version.recipe].kind
+        self.recipe = version.recipe
+        meta = json.loads((folder / "dataset.json").read_text(encoding="utf-8"))
+        self.event_types: list[str] = list(meta["event_types"])
+        self.user_ids = np.asarray(
+            pq.read_table(folder / "users.parquet").column(0).to_pylist(), dtype=object
+        )
+        self.item_ids = np.asarray(
+            pq.read_table(folder / "items.parquet").column(0).to_pylist(), dtype=object
+        )
+        self.user_index = {u: i for i, u in enumerate(self.user_ids.tolist())}
+        self.item_index = {t: i for i, t in enumerate(self.item_ids.tolist())}
+        self.n_items = len(self.item_ids)
+        self.item_attrs: dict[str, np.ndarray] = {}
+        self.user_attrs: dict[str, np.ndarray] = {}
+        for kind, target in (("item_attrs", self.item_attrs), ("user_attrs", self.user_attrs)):
+            path = folder / f"{kind}.parquet"
+            if path.exists():
+                table = pq.read_table(path)
+                for col in table.column_names:
+                    target[col] = np.asarray(table.column(col).to_pylist(), dtype=object)
+        events = np.load(folder / "events.npz")
+        self.ev_user = events["user"]
+        self.ev_item = events["item"]
+        self.ev_type = events["type_code"]
+        self.history = from_pairs(self.ev_user, self.ev_item, len(self.user_ids), self.n_items)
+        self.history.data[:] = 1.0
+        self.popularity = np.asarray(self.model.popularity(), dtype=np.float32)
+        self.popular_order = np.argsort(-self.popularity, kind="stable")
+        # real-time state: user id (or "session:<id>") -> [(item index, event type)]
+        self.live: dict[str, list[tuple[int, str]]] = {}
+        self.sessions: dict[str, str] = {}
+        self.lock = threading.Lock()
+        self._filters: dict[str, Any] = {}
+        self._by_user: dict[int, np.ndarray] | None = None
+
+    # -- state -----------------------------------------------------------------------------
+    def _events_of(self, u: int) -> tuple[np.ndarray, np.ndarray]:
+        """The training events of user index ``u``: (items, type codes), oldest first."""
+        if self._by_user is None:
+            order = np.argsort(self.ev_user, kind="stable")
+            bounds = np.searchsorted(self.ev_user[order], np.arange(len(self.user_ids) + 1))
+            self._order, self._bounds = order, bounds
+            self._by_user = {}
+        sel = self._order[self._bounds[u] : self._bounds[u + 1]]
+        return self.ev_item[sel], self.ev_type[sel]
+
+    def history_of(self, user_id: str | None) -> list[tuple[int, str]]:
+        """(item index, event type) the user interacted with, oldest first, live events last."""
+        out: list[tuple[int, str]] = []
+        if user_id is not None and user_id in self.user_index:
+            items, codes = self._events_of(self.user_index[user_id])
+            out = [
+                (int(i), self.event_types[c] if c < len(self.event_types) else "")
+                for i, c in zip(items, codes, strict=True)
+            ]
+        with self.lock:
+            out.extend(self.live.get(user_id or "", []))
+        return out
+
+    def record(self, user_key: str, item_id: str | None, event_type: str) -> bool:
+        """Apply one event to the user's state; False when the item is unknown to the model
+        (still persisted, used at the next training)."""
+        if item_id is None or item_id not in self.item_index:
+            return False
+        with self.lock:
+            self.live.setdefault(user_key, []).append((self.item_index[item_id], event_type))
+        return True
+
+    def merge_session(self, session_id: str, user_id: str) -> None:
+        """An anonymous session's events become the user's (Personalize does it at retrain)."""
+        with self.lock:
+            self.sessions[session_id] = user_id
+            moved = self.live.pop(f"session:{session_id}", [])
+            if moved:
+                self.live.setdefault(user_id, []).extend(moved)
+
+    def user_key(self, session_id: str | None, user_id: str | None) -> str:
+        if user_id:
+            return user_id
+        if session_id and session_id in self.sessions:
+            return self.sessions[session_id]
+        return f"session:{session_id}"
+
+    # -- filters ---------------------------------------------------------------------------
+    def _mask(
+        self,
+        text: str | None,
+        values: dict[str, Any] | str | None,
+        user_id: str | None,
+        history: list[tuple[int, str]],
+        current_item: int | None,
+    ) -> np.ndarray | None:
+        if not text:
+            return None
+        from oaklake.recommend.filters import FilterContext, compile_filter
+
+        compiled = self._filters.get(text)
+        if compiled is None:
+            compiled = compile_filter(text)
+            self._filters[text] = compiled
+        by_type: dict[str, list[int]] = {}
+        for i, t in history:
+            by_type.setdefault(t, []).append(i)
+        user_attrs = None
+        if user_id is not None and user_id in self.user_index and self.user_attrs:
+            u = self.user_index[user_id]
+            user_attrs = {k: v[u] for k, v in self.user_attrs.items()}
+        ctx = FilterContext(
+            n_items=self.n_items,
+            item_attrs=self.item_attrs,
+            item_ids=self.item_ids,
+            user_attrs=user_attrs,
+            user_events={k: np.asarray(v, dtype=np.int64) for k, v in by_type.items()},
+            current_item=current_item,
+        )
+        if isinstance(values, str):
+            values = json.loads(values) if values.strip() else None
+        return np.asarray(compiled.apply(ctx, values), dtype=bool)
+
+    # -- answers ---------------------------------------------------------------------------
+    def recommend(
+        self,
+        user_id: str | None,
+        n: int = DEFAULT_RESULTS,
+        *,
+        session_id: str | None = None,
+        filter: str | None = None,
+        filter_values: dict[str, Any] | str | None = None,
+        exclude_seen: bool = True,
+    ) -> dict[str, Any]:
+        """GetRecommendations for a user (an unknown user gets popular items)."""
+        n = check_count(n)
+        key = self.user_key(session_id, user_id)
+        history = self.history_of(key)
+        mask = self._mask(filter, filter_values, user_id, history, None)
+        seen = np.zeros(self.n_items, dtype=bool)
+        if exclude_seen and history:
+            seen[[i for i, _ in history]] = True
+        chosen: list[Item] = []
+        if history and self.kind != "POPULAR_ITEMS":
+            scores = self._score(history)
+            chosen = self._top(scores, n, mask, seen)
+            self._explain(chosen, history)
+        elif self.kind == "POPULAR_ITEMS" or self.recipe == "popularity-count":
+            scores = self._score(history) if history else self.model.score_users(self._row([]))[0]
+            chosen = self._top(scores, n, mask, seen)
+            reason = "Trending now" if self.recipe == "trending-now" else POPULAR
+            for item in chosen:
+                item.reasons = [reason, *self._popular_in(item.item_id)]
+        return {
+            "itemList": [i.to_dict() for i in self._backfill(chosen, n, mask, seen)],
+            "recommendationId": f"RID-{uuid.uuid4()}",
+        }
+
+    def related(
+        self,
+        item_id: str,
+        n: int = DEFAULT_RESULTS,
+        *,
+        user_id: str | None = None,
+        filter: str | None = None,
+        filter_values: dict[str, Any] | str | None = None,
+    ) -> dict[str, Any]:
+        """GetRecommendations for an item (RELATED_ITEMS); an unknown item gets popular ones."""
+        n = check_count(n)
+        history = self.history_of(user_id) if user_id else []
+        current = self.item_index.get(item_id)
+        mask = self._mask(filter, filter_values, user_id, history, current)
+        seen = np.zeros(self.n_items, dtype=bool)
+        chosen: list[Item] = []
+        if current is not None:
+            seen[current] = True
+            scores = np.asarray(self.model.related(current), dtype=np.float32)
+            chosen = self._top(scores, n, mask, seen)
+            label = self._label(current)
+            verb = "similar to" if self.recipe == "similar-items" else "often together with"
+            for item in chosen:
+                item.reasons = [f"{verb} {label}"]
+        return {
+            "itemList": [i.to_dict() for i in self._backfill(chosen, n, mask, seen)],
+            "recommendationId": f"RID-{uuid.uuid4()}",
+        }
+
+    def rank(
+        self,
+        user_id: str | None,
+        items: list[str],
+        *,
+        session_id: str | None = None,
+        filter: str | None = None,
+        filter_values: dict[str, Any] | str | None = None,
+    ) -> dict[str, Any]:
+        """GetPersonalizedRanking: the caller's items in the user's order; items the model does
+        not know go last, unscored (as in Personalize)."""
+        if not isinstance(items, list) or not items:
+            raise InvalidInput(
+                "inputList must be a non-empty list of item ids", code="REC_INVALID_ARGUMENT"
+            )
+        if len(items) > MAX_RESULTS:
+            raise InvalidInput(
+                f"inputList holds {len(items)} items; at most {MAX_RESULTS}",
+                code="REC_INVALID_ARGUMENT",
+            )
+        key = self.user_key(session_id, user_id)
+        history = self.history_of(key)
+        scores = self._score(history) if history else self.popularity
+        mask = self._mask(filter, filter_values, user_id, history, None)
+        known = [(t, self.item_index[t]) for t in dict.fromkeys(items) if t in self.item_index]
+        unknown = [t for t in dict.fromkeys(items) if t not in self.item_index]
+        if mask is not None:
+            known = [(t, i) for t, i in known if mask[i]]
+        known.sort(key=lambda p: -float(scores[p[1]]))
+        ranked = [Item(t, round(float(scores[i]), 6)) for t, i in known]
+        if history:
+            self._explain(ranked, history)
+        ranked += [Item(t, None) for t in unknown]
+        return {
+            "personalizedRanking": [i.to_dict() for i in ranked],
+            "recommendationId": f"RID-{uuid.uuid4()}",
+        }
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _row(self, items: list[int]) -> Any:
+        import scipy.sparse as sp
+
+        data = np.ones(len(items), dtype=np.float32)
+        row = sp.csr_matrix(
+            (data, ([0] * len(items), items)), shape=(1, self.n_items), dtype=np.float32
+        )
+        row.sum_duplicates()
+        row.data[:] = 1.0
+        return row
+
+    def _score(self, history: list[tuple[int, str]]) -> np.ndarray:
+        return np.asarray(
+            self.model.score_users(self._row([i for i, _ in history]))[0], dtype=np.float32
+        )
+
+    def _top(
+        self, scores: np.ndarray, n: int, mask: np.ndarray | None, seen: np.ndarray
+    ) -> list[Item]:
+        allowed = ~seen if mask is None else (mask & ~seen)
+        candidates = np.flatnonzero(allowed & np.isfinite(scores) & (scores > 0))
+        if len(candidates) > n:
+            part = np.argpartition(-scores[candidates], n - 1)[:n]
+            candidates = candidates[part]
+        order = candidates[np.argsort(-scores[candidates], kind="stable")]
+        return [Item(str(self.item_ids[i]), round(float(scores[i]), 6)) for i in order[:n]]
+
+    def _backfill(
+        self, chosen: list[Item], n: int, mask: np.ndarray | None, seen: np.ndarray
+    ) -> list[Item]:
+        """Fill up to ``n`` with popular items (reason "Popular item"), as Personalize does."""
+        if len(chosen) >= n:
+            return chosen[:n]
+        taken = {i.item_id for i in chosen}
+        top = float(self.popularity.max()) or 1.0
+        for idx in self.popular_order:
+            if len(chosen) >= n:
+                break
+            if seen[idx] or (mask is not None and not mask[idx]):
+                continue
+            item_id = str(self.item_ids[idx])
+            if item_id in taken or self.popularity[idx] <= 0:
+                continue
+            chosen.append(
+                Item(
+                    item_id,
+                    round(float(self.popularity[idx]) / top, 6),
+                    [POPULAR, *self._popular_in(item_id)],
+                )
+            )
+        return chosen
+
+    def _label(self, idx: int) -> str:
+        for name in _LABELS:
+            values = self.item_attrs.get(name)
+            if values is not None and values[idx] not in (None, ""):
+                return str(values[idx])
+        return str(self.item_ids[idx])
+
+    def _popular_in(self, item_id: str) -> list[str]:
+        values = self.item_attrs.get("CATEGORY")
+        if values is None:
+            return []
+        value = values[self.item_index[item_id]]
+        return [f"popular in {str(value).split('|')[0]}"] if value not in (None, "") else []
+
+    def _explain(self, chosen: list[Item], history: list[tuple[int, str]]) -> None:
+        """ "because you viewed X": the history item whose related-score for the recommendation
+        is highest (the item-to-item part of the model's own score)."""
+        if not chosen:
+            return
+        recent: dict[int, str] = {}
+        for i, t in reversed(history):
+            if i not in recent:
+                recent[i] = t
+            if len(recent) >= _EXPLAIN_HISTORY:
+                break
+        sources = list(recent)
+        related = np.vstack([np.asarray(self.model.related(i), dtype=np.float32) for i in sources])
+        for item in chosen:
+            idx = self.item_index[item.item_id]
+            column = related[:, idx]
+            best = int(np.argmax(column))
+            if column[best] > 0:
+                verb = _VERBS.get(recent[sources[best]].lower(), "interacted with")
+                item.reasons = [f"because you {verb} {self._label(sources[best])}"]
+
+
+class Service:
+    """Every recommender of a workspace, loaded on first use; events fan out to the
+    recommenders that train on the same interactions table (Personalize's event tracker is per
+    dataset group: here the interactions table is the tracking id)."""
+
+    def __init__(self, lake: Lake, *, event_interval: float = 0.5) -> None:
+        self.lake = lake
+        self.event_interval = event_interval
+        self.runtimes: dict[str, Runtime] = {}
+        self.writers: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def runtime(self, name: str) -> Runtime:
+        from oaklake.recommend.store import Store, check_name
+
+        check_name(name)
+        with self._lock:
+            if name not in self.runtimes:
+                store = Store(self.lake)
+                store.get(name)
+                self.runtimes[name] = Runtime(name, store.latest(name))
+            return self.runtimes[name]
+
+    def _trackers(self) -> dict[str, list[str]]:
+        """Interactions table -> recommenders reading it."""
+        from oaklake.recommend.data import query_of
+        from oaklake.recommend.store import Store
+
+        out: dict[str, list[str]] = {}
+        for rec in Store(self.lake).list():
+            if query_of(rec.interactions).startswith("SELECT * FROM "):
+                out.setdefault(rec.interactions.lower(), []).append(rec.name)
+        return out
+
+    def put_events(self, body: Any) -> dict[str, Any]:
+        from oaklake.recommend.events import EventError, EventWriter, parse_put_events
+
+        events = parse_put_events(body)
+        trackers = self._trackers()
+        tracking = body.get("trackingId") if isinstance(body, dict) else None
+        if tracking is None:
+            if len(trackers) != 1:
+                raise EventError(
+                    "trackingId is required: it names the interactions table the events go to",
+                    hint="one of " + ", ".join(sorted(trackers)) if trackers else None,
+                )
+            tracking = next(iter(trackers))
+        table = str(tracking).lower()
+        if table not in trackers:
+            raise EventError(
+                f"trackingId {tracking!r} is not the interactions table of any recommender",
+                hint="one of " + ", ".join(sorted(trackers)) if trackers else None,
+            )
+        with self._lock:
+            writer = self.writers.get(table)
+            if writer is None:
+                writer = EventWriter(self.lake.settings, table, interval=self.event_interval)
+                self.writers[table] = writer
+        writer.put(events)
+        applied = 0
+        for name in trackers[table]:
+            try:
+                rt = self.runtime(name)
+            except Exception:  # noqa: S112 - not trained yet: the events still persist
+                continue
+            for e in events:
+                if e.user_id:
+                    rt.merge_session(e.session_id, e.user_id)
+                applied += rt.record(rt.user_key(e.session_id, e.user_id), e.item_id, e.event_type)
+        return {"accepted": len(events), "applied": applied}
+
+    def flush(self) -> None:
+        for w in list(self.writers.values()):
+            w.flush()
+
+    def close(self) -> None:
+        for w in list(self.writers.values()):
+            w.close()
+        self.writers.clear()
