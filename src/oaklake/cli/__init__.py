@@ -252,6 +252,10 @@ from oaklake.cli.ingest import ingest as _ingest  # noqa: E402 - registers `oakl
 
 app.add_command(_ingest)
 
+from oaklake.cli.rec import rec as _rec  # noqa: E402 - registers `oaklake rec …`
+
+app.add_command(_rec)
+
 
 def main() -> None:
     try:
