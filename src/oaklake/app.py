@@ -23,6 +23,7 @@ class Lake:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._engine: Engine | None = None
+        self._rec_service: Any = None
 
     @property
     def engine(self) -> Engine:
@@ -41,7 +42,7 @@ class Lake:
         return self.engine.execute(text)
 
     def table(self, name: str) -> TableHandle:
-        """One table's Python API: ``append``, ``overwrite``, ``delete``, ``merge``, ``to_arrow``."""
+        """One table's Python API: append, overwrite, delete, merge, to_arrow."""
         from oaklake.engine.tables import TableHandle
 
         return TableHandle(self.engine, name)
@@ -70,9 +71,20 @@ class Lake:
         attached ruleset when omitted); the run is recorded in ``oaklake_system``."""
         from oaklake.quality.run import dq_run
 
-        return dq_run(self, rules, table=table, version=version, sql=sql, file=file, refs=refs,
-                      context=context, composite=composite, row_level=row_level, notify=notify,
-                      now=now)
+        return dq_run(
+            self,
+            rules,
+            table=table,
+            version=version,
+            sql=sql,
+            file=file,
+            refs=refs,
+            context=context,
+            composite=composite,
+            row_level=row_level,
+            notify=notify,
+            now=now,
+        )
 
     def dq_recommend(
         self,
@@ -120,8 +132,9 @@ class Lake:
         """Include or exclude a recorded metric value from history (dynamic rules, anomalies)."""
         from oaklake.quality.run import dq_annotate
 
-        return dq_annotate(self, dataset, metric, include=include, run_id=run_id, at=at,
-                           context=context)
+        return dq_annotate(
+            self, dataset, metric, include=include, run_id=run_id, at=at, context=context
+        )
 
     # -- ingest (oaklake ingest …) -------------------------------------------------------
     def ingest(
@@ -179,7 +192,123 @@ class Lake:
         )
         return ingest(self, listed, table, options, progress=progress, now=now)
 
+    # -- recommendations (oaklake rec …) ----------------------------------------------------
+    def rec_create(
+        self,
+        name: str,
+        *,
+        recipe: str,
+        interactions: str,
+        users: str | None = None,
+        items: str | None = None,
+        event_types: list[str] | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> Any:
+        """Register a recommender (Personalize's solution): a recipe over datasets given as
+        tables or SELECT queries; the datasets are validated now."""
+        from oaklake.recommend.train import create
+
+        return create(
+            self,
+            name,
+            recipe=recipe,
+            interactions=interactions,
+            users=users,
+            items=items,
+            event_types=event_types,
+            params=params,
+        )
+
+    def rec_train(
+        self, name: str, *, params: dict[str, Any] | None = None, evaluate: bool = True
+    ) -> Any:
+        """Train a new version (model + offline metrics with the popularity baseline)."""
+        from oaklake.recommend.train import train
+
+        return train(self, name, params=params, evaluate=evaluate)
+
+    def rec_list(self) -> list[Any]:
+        from oaklake.recommend.store import Store
+
+        return Store(self).list()
+
+    def rec_describe(self, name: str) -> dict[str, Any]:
+        from oaklake.recommend.store import Store
+
+        store = Store(self)
+        rec = store.get(name)
+        return {**rec.to_dict(), "versions": [v.to_dict() for v in store.versions(name)]}
+
+    def rec_delete(self, name: str) -> None:
+        from oaklake.recommend.store import Store
+
+        Store(self).delete(name)
+
+    def rec_evaluate(
+        self, name: str, *, protocol: str = "personalize", folds: int = 5, seed: int | None = None
+    ) -> dict[str, Any]:
+        """Offline evaluation: Personalize's protocol, or strong generalisation (the
+        literature's Recall@20/50, NDCG@100 over user folds)."""
+        from oaklake.recommend.train import evaluate
+
+        return evaluate(self, name, protocol=protocol, folds=folds, seed=seed)
+
+    def rec_recommend(
+        self,
+        name: str,
+        *,
+        user_id: str | None = None,
+        item_id: str | None = None,
+        num_results: int = 25,
+        filter: str | None = None,
+        filter_values: dict[str, Any] | str | None = None,
+    ) -> dict[str, Any]:
+        """GetRecommendations: for a user, or related items for an item."""
+        from oaklake.errors import InvalidInput
+
+        rt = self.rec_service().runtime(name)
+        if (user_id is None) == (item_id is None):
+            raise InvalidInput("give a user id or an item id", code="REC_INVALID_ARGUMENT")
+        if item_id is not None:
+            return rt.related(item_id, num_results, filter=filter, filter_values=filter_values)
+        return rt.recommend(user_id, num_results, filter=filter, filter_values=filter_values)
+
+    def rec_batch(
+        self,
+        name: str,
+        *,
+        output: str,
+        input: str | os.PathLike[str] | None = None,
+        all_users: bool = False,
+        num_results: int = 25,
+        filter: str | None = None,
+    ) -> Any:
+        """A batch inference job: JSON Lines in, JSON Lines or a table out."""
+        from oaklake.recommend.batch import run_batch
+
+        return run_batch(
+            self,
+            name,
+            input=input,
+            all_users=all_users,
+            output=output,
+            n=num_results,
+            filter=filter,
+        )
+
+    def rec_service(self) -> Any:
+        """The serving side (one per Lake): runtimes loaded on first use, event writers."""
+        if self._rec_service is None:
+            from oaklake.recommend.service import Service
+
+            self._rec_service = Service(self)
+        return self._rec_service
+
     def close(self) -> None:
+        service = self._rec_service
+        if service is not None:
+            service.close()
+            self._rec_service = None
         if self._engine is not None:
             self._engine.close()
             self._engine.catalog.close()

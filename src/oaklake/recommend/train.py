@@ -166,3 +166,49 @@ def save_dataset(dataset: Dataset, folder: Path) -> None:
         "stats": dataset.stats,
     }
     (folder / "dataset.json").write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
+
+
+PROTOCOLS = ("personalize", "strong-generalization")
+
+
+def evaluate(
+    lake: Lake, name: str, *, protocol: str = "personalize", folds: int = 5, seed: int | None = None
+) -> dict[str, Any]:
+    """Evaluate the recommender's recipe and parameters on its datasets as they are now
+    (nothing is stored): Personalize's protocol and metric names, or strong generalisation
+    (Liang et al. 2018: held-out users, 80% folded in, Recall@20/50 and NDCG@100)."""
+    from oaklake.recommend import data
+    from oaklake.recommend import evaluate as ev
+    from oaklake.recommend.recipes import RECIPES, validate_params
+
+    if protocol not in PROTOCOLS:
+        raise InvalidInput(
+            f"unknown protocol {protocol!r}",
+            code="REC_INVALID_ARGUMENT",
+            hint="personalize or strong-generalization",
+        )
+    rec = Store(lake).get(name)
+    recipe = RECIPES[rec.recipe]
+    params = validate_params(rec.recipe, dict(rec.params))
+    dataset = data.load(
+        lake, rec.interactions, users=rec.users, items=rec.items, event_types=rec.event_types
+    )
+
+    def fit(d: Any) -> Any:
+        return recipe.fit(d, params)
+
+    started = time.perf_counter()
+    if protocol == "personalize":
+        outcome = ev.evaluate_personalize(fit, dataset.train, seed=42 if seed is None else seed)
+    else:
+        outcome = ev.evaluate_strong_generalization(
+            fit, dataset.train, folds=folds, seed=98765 if seed is None else seed
+        )
+    return {
+        "recommender": name,
+        "recipe": rec.recipe,
+        "protocol": protocol,
+        "params": params,
+        "seconds": round(time.perf_counter() - started, 3),
+        **outcome,
+    }
