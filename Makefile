@@ -13,6 +13,7 @@ $(UV):
 
 setup: $(UV)
 	$(UV) sync --frozen --all-groups
+	$(TOOLS)/bin/python scripts/fetch_movielens.py
 	PYTHON=$(PYTHON) UV=$(UV) bash tests/independent/setup_reader.sh
 
 demo: setup
