@@ -225,7 +225,7 @@ def test_registry_names_kinds_and_defaults():
         "personalized-ranking": "PERSONALIZED_RANKING",
     }
     up = RECIPES["user-personalization"].defaults
-    assert up["lambda"] == 200.0 and up["algorithm"] == "auto" and up["max_ease_items"] == 20_000
+    assert up["lambda"] == 200.0 and up["algorithm"] == "auto" and up["max_ease_items"] == 10_000
     assert (up["factors"], up["regularization"], up["alpha"], up["iterations"]) == (
         128,
         10.0,

@@ -333,10 +333,10 @@ class UserPersonalization(Recipe):
         ),
         Param(
             "max_ease_items",
-            20_000,
+            10_000,
             int,
-            "largest catalogue EASE is used for under 'auto' (memory ~4 bytes x items^2, "
-            "1.6 GB at 20k)",
+            "largest catalogue EASE is used for under 'auto' (memory ~4 bytes x items^2 and "
+            "time ~items^3: about a minute on 2 cores at 10k; iALS beyond)",
             low=1,
         ),
         Param("lambda", 200.0, float, "EASE's L2 regularisation", low=0.0, low_exclusive=True),
