@@ -128,6 +128,9 @@ class EventWriter:
         self.written = 0
         self.failed = 0
         self._stop = threading.Event()
+        # One batch at a time: flush() (caller's thread) and the background thread share one
+        # workspace connection, and flush() must not return while a batch is being written.
+        self._writing = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="oaklake-events", daemon=True)
         self._lake: Any = None
         self._columns: dict[str, Any] | None = None
@@ -143,6 +146,10 @@ class EventWriter:
         self._drain()
 
     def _drain(self) -> None:
+        with self._writing:
+            self._drain_locked()
+
+    def _drain_locked(self) -> None:
         batch: list[Event] = []
         while True:
             try:
@@ -199,6 +206,8 @@ class EventWriter:
         deadline = time.monotonic() + timeout
         while not self.queue.empty() and time.monotonic() < deadline:
             self._drain()
+        with self._writing:  # a batch the background thread took is written by now
+            pass
 
     def close(self) -> None:
         self._stop.set()
