@@ -256,6 +256,10 @@ from oaklake.cli.rec import rec as _rec  # noqa: E402 - registers `oaklake rec â
 
 app.add_command(_rec)
 
+from oaklake.cli.serve import serve as _serve  # noqa: E402 - registers `oaklake serve`
+
+app.add_command(_serve)
+
 
 def main() -> None:
     try:
