@@ -5,7 +5,7 @@ TOOLS := .tools
 UV := $(TOOLS)/bin/uv
 UV_VERSION := 0.13.9
 
-.PHONY: setup demo test lint typecheck bench-tpch bench-dq clean
+.PHONY: setup demo test lint typecheck bench-tpch bench-dq bench-ingest clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -31,6 +31,9 @@ typecheck: setup
 
 bench-tpch: setup
 	$(UV) run --frozen python -m bench.tpch
+
+bench-ingest: setup
+	$(UV) run --frozen python -m bench.ingest $(ARGS)
 
 # Soda Core gets its own environment (bench/dq/peers); the benchmark installs it with $(UV).
 bench-dq: setup
