@@ -131,3 +131,18 @@ def test_the_bad_file_is_quarantined_and_a_resent_file_skipped(demo):
             "SELECT file_name FROM oaklake_system.ingest_ledger WHERE table_name = 'shop.orders'"
         ).rows
         assert sorted(files) == [("orders_1.csv",), ("orders_2.csv",)]
+
+
+def test_recommenders_are_trained_served_and_react_to_an_event(demo):
+    folder, facts = demo
+    rec = facts["rec"]
+    assert rec["ndcg_25"] > rec["ndcg_25_popularity"]  # beats the popularity baseline
+    assert rec["changed"] and rec["related"] == 3 and rec["server_exit"] == 0
+    assert any(r.startswith("because you viewed") for r in rec["reasons_after"])
+    with oaklake.connect(folder) as lake:
+        assert [r.name for r in lake.rec_list()] == ["foryou", "similar"]
+        persisted = lake.sql(
+            "SELECT count(*) FROM store.interactions "
+            f"WHERE user_id = '{rec['shopper']}' AND item_id = '{rec['event_item']}'"
+        ).scalar()
+        assert persisted == 1  # the server wrote the event before it stopped

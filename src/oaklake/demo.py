@@ -166,7 +166,9 @@ def run_demo(path: Path | None = None, *, quiet: bool = False) -> dict[str, Any]
         else:
             facts["quarantine"] = result.quarantine
     again = lake.ingest(files["orders_1"], "shop.orders", notify=False)
-    console.print(f"[cyan]oaklake ingest {files['orders_1'].name} --table shop.orders[/cyan] again:")
+    console.print(
+        f"[cyan]oaklake ingest {files['orders_1'].name} --table shop.orders[/cyan] again:"
+    )
     _ingested(console, again)
     facts["reingest_status"] = again.status
     show(
@@ -252,9 +254,146 @@ def run_demo(path: Path | None = None, *, quiet: bool = False) -> dict[str, Any]
     show("SHOW CREATE TABLE shop.orders")
 
     facts["rows_final"] = lake.sql("SELECT count(*) FROM shop.orders").scalar()
+
+    step("9. recommendations: train item-based and user-based recommenders, serve them")
+    facts["rec"] = _recommendations(lake, folder, console)
+
     facts["snapshots"] = lake.sql('SELECT count(*) FROM shop."orders$snapshots"').scalar()
     facts["seconds"] = round(time.perf_counter() - started, 2)
     console.rule(f"[bold green]demo finished in {facts['seconds']} s — workspace kept at {folder}")
     console.print(f'try: oaklake sql -w {folder} "SELECT * FROM shop.orders LIMIT 5"')
     lake.close()
     return facts
+
+
+def _recommendations(lake: Any, folder: Path, console: Any) -> dict[str, Any]:
+    """Shop events through ingest, two recommenders trained, served over HTTP, and one event
+    changing a shopper's recommendations at once."""
+    import json
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import urllib.request
+
+    from oaklake.cli.rec import PERSONALIZE_METRICS
+    from oaklake.recommend import sample
+
+    facts: dict[str, Any] = {}
+    tables = sample.shop(users=800, items=300, days=60, seed=11)
+    lake.sql("CREATE SCHEMA IF NOT EXISTS store")
+    for name, path in sample.write_csv(tables, folder / "samples" / "store").items():
+        result = lake.ingest(path, f"store.{name}", notify=False)
+        console.print(f"[cyan]oaklake ingest {path.name} --table store.{name}[/cyan]: "
+                      f"{result.rows_loaded} rows")  # fmt: skip
+    console.print("[cyan]oaklake rec create similar --recipe similar-items "
+                  "--interactions store.interactions --items store.items[/cyan]")  # fmt: skip
+    lake.rec_create("similar", recipe="similar-items", interactions="store.interactions",
+                    items="store.items")  # fmt: skip
+    lake.rec_train("similar", evaluate=False)
+    console.print("[cyan]oaklake rec create foryou --recipe user-personalization "
+                  "--interactions store.interactions --users store.users --items store.items[/cyan]")  # fmt: skip
+    lake.rec_create("foryou", recipe="user-personalization", interactions="store.interactions",
+                    users="store.users", items="store.items",
+                    params={"exploration_weight": 0.1})  # fmt: skip
+    version = lake.rec_train("foryou")
+    console.print(f"foryou v{version.version}: {version.stats['interactions']} interactions, "
+                  f"trained in {version.seconds:.2f} s; offline metrics (Personalize's protocol):")  # fmt: skip
+    for key in PERSONALIZE_METRICS:
+        console.print(f"  {key:<46} {version.metrics[key]:.4f}  (popularity "
+                      f"{version.baseline[key]:.4f})", highlight=False)  # fmt: skip
+    facts["ndcg_25"] = version.metrics["normalized_discounted_cumulative_gain_at_25"]
+    facts["ndcg_25_popularity"] = version.baseline["normalized_discounted_cumulative_gain_at_25"]
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    key = "demo-key"
+    env = {**os.environ, "OAKLAKE_API_KEY": key}
+    console.print(f"[cyan]oaklake serve --port {port}[/cyan]  (API key from OAKLAKE_API_KEY)")
+    server = subprocess.Popen(  # noqa: S603 - our own CLI
+        [sys.executable, "-m", "oaklake.cli", "serve", "--port", str(port), "-w", str(folder)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+
+    def call(path: str, body: Any = None) -> Any:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(  # noqa: S310 - localhost
+            base + path, data=data, headers={"X-API-Key": key, "Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+            return json.loads(response.read())
+
+    try:
+        _wait_for(base + "/health", server)
+        users = tables["interactions"].column("USER_ID").to_pylist()
+        items = tables["interactions"].column("ITEM_ID").to_pylist()
+        history: dict[str, set[str]] = {}
+        for u, i in zip(users, items, strict=True):
+            history.setdefault(str(u), set()).add(str(i))
+        # a shopper with a short history, so that one visit shows
+        shopper = min(
+            (u for u in history if len(history[u]) >= 3), key=lambda u: (len(history[u]), u)
+        )
+        seen = history[shopper]
+        before = call(f"/recommendations?recommender=foryou&userId={shopper}&numResults=5")
+        _show(console, f"GET /recommendations?recommender=foryou&userId={shopper}", before)
+        category = dict(zip(tables["items"].column("ITEM_ID").to_pylist(),
+                            tables["items"].column("CATEGORY").to_pylist(), strict=True))  # fmt: skip
+        liked = {category[i] for i in seen}
+        fresh = [i for i in category if category[i] not in liked]
+        new_item = fresh[0]
+        visited = [i for i in fresh if category[i] == category[new_item]][:3]
+        now = int(__import__("time").time())
+        event = {"sessionId": "demo-session", "userId": shopper, "trackingId": "store.interactions",
+                 "eventList": [{"eventType": "view", "itemId": i, "sentAt": now + k}
+                               for k, i in enumerate(visited)]}  # fmt: skip
+        console.print(f"[cyan]POST /events[/cyan] {shopper} views {', '.join(visited)} "
+                      f"({category[new_item]}, a category they never looked at)")  # fmt: skip
+        call("/events", event)
+        after = call(f"/recommendations?recommender=foryou&userId={shopper}&numResults=5")
+        _show(console, "GET /recommendations again, no retraining", after)
+        related = call(f"/related-items?recommender=similar&itemId={new_item}&numResults=3")
+        _show(console, f"GET /related-items?recommender=similar&itemId={new_item}", related)
+        facts["changed"] = [i["itemId"] for i in before["itemList"]] != [
+            i["itemId"] for i in after["itemList"]
+        ]
+        facts["reasons_after"] = [r for i in after["itemList"] for r in i["reasons"]]
+        facts["related"] = len(related["itemList"])
+        facts["event_item"] = new_item
+        facts["shopper"] = shopper
+    finally:
+        server.send_signal(signal.SIGINT)
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    facts["server_exit"] = server.returncode
+    return facts
+
+
+def _wait_for(url: str, server: Any) -> None:
+    import time
+    import urllib.error
+    import urllib.request
+
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"oaklake serve exited: {server.stderr.read().decode()[-2000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):  # noqa: S310 - localhost
+                return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            time.sleep(0.1)
+    raise RuntimeError("oaklake serve did not start within 120 s")
+
+
+def _show(console: Any, title: str, body: dict[str, Any]) -> None:
+    console.print(f"[cyan]{title}[/cyan]")
+    for rank, item in enumerate(body["itemList"], start=1):
+        score = "-" if item["score"] is None else f"{item['score']:.3f}"
+        console.print(f"  {rank}. {item['itemId']:<8} {score:>7}  {'; '.join(item['reasons'])}",
+                      highlight=False)  # fmt: skip
