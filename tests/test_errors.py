@@ -14,12 +14,14 @@ from oaklake.errors import (
     ColumnNotFound,
     CommitConflict,
     ConfigError,
+    InvalidFile,
     InvalidInput,
     InvalidProperty,
     MissingDependency,
     NotFound,
     NotSupported,
     OakError,
+    QualityGateFailed,
     QueryFailed,
     SchemaNotFound,
     SnapshotNotFound,
@@ -50,6 +52,8 @@ CODES = {
     CommitConflict: "COMMIT_CONFLICT",
     MissingDependency: "MISSING_DEPENDENCY",
     ConfigError: "INVALID_CONFIG",
+    InvalidFile: "INVALID_FILE",
+    QualityGateFailed: "QUALITY_GATE_FAILED",
 }
 
 
