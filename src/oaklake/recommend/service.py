@@ -394,6 +394,8 @@ class Runtime:
             if column[best] > 0:
                 verb = _VERBS.get(recent[sources[best]].lower(), "interacted with")
                 item.reasons = [f"because you {verb} {self._label(sources[best])}"]
+            elif not item.reasons:  # no single item explains it: the history as a whole does
+                item.reasons = ["based on your history"]
 
 
 class Service:
