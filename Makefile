@@ -5,7 +5,7 @@ TOOLS := .tools
 UV := $(TOOLS)/bin/uv
 UV_VERSION := 0.13.9
 
-.PHONY: setup demo test lint typecheck bench-tpch bench-dq bench-ingest clean
+.PHONY: setup demo test lint typecheck bench-tpch bench-dq bench-ingest bench-rec clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -34,6 +34,10 @@ bench-tpch: setup
 
 bench-ingest: setup
 	$(UV) run --frozen python -m bench.ingest $(ARGS)
+
+# The load generator (npm's loadtest) is installed by bench/rec/setup.py into bench/work/rec.
+bench-rec: setup
+	$(UV) run --frozen python -m bench.rec $(ARGS)
 
 # Soda Core gets its own environment (bench/dq/peers); the benchmark installs it with $(UV).
 bench-dq: setup
