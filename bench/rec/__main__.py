@@ -137,16 +137,18 @@ def _quality(payload: dict[str, Any]) -> None:
     )  # fmt: skip
     short = ("P@5", "P@10", "P@25", "NDCG@5", "NDCG@10", "NDCG@25", "MRR@25", "coverage")
     pop = pz0["baseline"]
-    rows = [("Popularity-Count (baseline)", *(f"{pop[n]:.3f}" for n in names), "1.00x")]
+    pz_rows: list[tuple[str, ...]] = [
+        ("Popularity-Count (baseline)", *(f"{pop[n]:.3f}" for n in names), "1.00x")
+    ]
     for o in outcomes:
         m = o.pz["metrics"]
         label = o.case.label + (f"  (= {o.same_as})" if o.same_as else "")
         ratio = _ratio(m[names[5]], o.pz["baseline"][names[5]])
-        rows.append((label, *(f"{m[n]:.3f}" for n in names), ratio))
+        pz_rows.append((label, *(f"{m[n]:.3f}" for n in names), ratio))
     for key, label in (("popularity", "spec §4: Popularity"), ("ease", "spec §4: EASE"),
                        ("ials", "spec §4: ALS (fold-in)")):  # fmt: skip
-        rows.append((label, *(f"{x:.3f}" for x in quality.SPEC_PZ[key]), "-"))
-    table(("recipe", *short, "NDCG@25 vs pop"), rows, set(range(1, 10)))
+        pz_rows.append((label, *(f"{x:.3f}" for x in quality.SPEC_PZ[key]), "-"))
+    table(("recipe", *short, "NDCG@25 vs pop"), pz_rows, set(range(1, 10)))
     print("  (the spec's rows are from its own run on 94 users: ±~0.02)")
 
     payload["quality"] = {
