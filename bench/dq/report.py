@@ -32,14 +32,14 @@ LIMIT_NOTE = (
 
 
 def print_timings(rows: list[dict[str, Any]]) -> None:
-    header = ("system", "best s", "warm-up s", "runs s", "x oaklake evaluate")
+    header = ("system", "best s", "warm-up s", "runs s", "x oaklake", "best CPU s", "CPU x oak")
     lines = [
         (r["label"], fmt(r["best_s"]), fmt(r["warmup_s"]),
          " ".join(fmt(t, 2) for t in r["runs_s"]) if r["runs_s"] else "-",
-         fmt(r["over_oaklake"], 2))
+         fmt(r["over_oaklake"], 2), fmt(r["best_cpu_s"]), fmt(r["cpu_over_oaklake"], 2))
         for r in rows
     ]  # fmt: skip
-    _table(header, lines, right=(1, 2, 4))
+    _table(header, lines, right=(1, 2, 4, 5, 6))
 
 
 def print_agreement(texts: list[str], outcomes: dict[str, list[bool | None]]) -> list[int]:

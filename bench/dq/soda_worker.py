@@ -3,9 +3,9 @@
 soda-core-duckdb 3.5 pins duckdb<1.1 and oaklake needs duckdb 2.0, so Soda cannot share the
 benchmark's environment. This worker stays up for the whole benchmark so that it is warmed up
 like the others and interpreter start-up is never timed: it reads one command per line on stdin
-(``run`` or ``quit``) and answers each ``run`` with one JSON line on stdout: the seconds spent in
-``Scan.execute()`` (parsing the SodaCL included, as Soda does it on every scan), each check's
-outcome and value. Only the standard library, duckdb and soda are imported here.
+(``run`` or ``quit``) and answers each ``run`` with one JSON line on stdout: the seconds (and CPU
+seconds) spent in ``Scan.execute()`` (parsing the SodaCL included, as Soda does it on every
+scan), each check's outcome and value. Only the standard library, duckdb and soda are imported here.
 
 Usage: ``python -m bench.dq.soda_worker PARQUET THREADS CHECKS_YML WORK_DIR``
 """
@@ -43,17 +43,18 @@ def _connection(path: str, threads: int) -> Any:
     return con
 
 
-def _scan(con: Any, checks: str) -> tuple[float, dict[str, Any]]:
+def _scan(con: Any, checks: str) -> tuple[float, float, dict[str, Any]]:
     from soda.scan import Scan
 
     start = time.perf_counter()
+    cpu = time.process_time()
     scan = Scan()
     scan.set_data_source_name("bench")
     scan.add_duckdb_connection(duckdb_connection=con, data_source_name="bench")
     scan.add_sodacl_yaml_str(checks)
     scan.execute()
     seconds = time.perf_counter() - start
-    return seconds, scan.get_scan_results()
+    return seconds, time.process_time() - cpu, scan.get_scan_results()
 
 
 def _outcomes(results: dict[str, Any]) -> dict[str, Any]:
@@ -93,10 +94,15 @@ def main(argv: list[str]) -> int:
             print(json.dumps({"error": f"unknown command {command!r}"}), file=out, flush=True)
             continue
         try:
-            seconds, results = _scan(con, checks)
+            seconds, cpu_s, results = _scan(con, checks)
             errors = [str(e.get("message", e)) for e in results.get("logs", [])
                       if str(e.get("level", "")).lower() == "error"]  # fmt: skip
-            reply = {"seconds": seconds, "checks": _outcomes(results), "errors": errors}
+            reply = {
+                "seconds": seconds,
+                "cpu_s": cpu_s,
+                "checks": _outcomes(results),
+                "errors": errors,
+            }
         except Exception as e:  # reported to the parent, which shows it
             reply = {"error": f"{type(e).__name__}: {e}"}
         print(json.dumps(reply, default=str), file=out, flush=True)

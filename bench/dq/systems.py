@@ -41,6 +41,7 @@ class Run:
     passed: list[bool | None]  # per rule, rules.dqdl order; None: no outcome
     values: list[Any] = field(default_factory=list)  # the number each rule was judged on
     extra: dict[str, float] = field(default_factory=dict)  # more timings (GX: read, validate)
+    cpu_s: float | None = None  # CPU seconds, all threads (None: the caller measures them)
 
 
 def _first_metric(metrics: dict[str, float]) -> float | None:
@@ -194,7 +195,7 @@ class SodaRunner:
             outcome = check.get("outcome")
             passed.append(None if outcome not in ("pass", "fail") else outcome == "pass")
             values.append(check.get("value"))
-        return Run(float(reply["seconds"]), passed, values)
+        return Run(float(reply["seconds"]), passed, values, cpu_s=float(reply["cpu_s"]))
 
     def close(self) -> None:
         if self.proc.poll() is None:
