@@ -17,6 +17,7 @@ from __future__ import annotations
 import cProfile
 import hashlib
 import pstats
+import re
 import shutil
 import threading
 import time
@@ -44,50 +45,87 @@ def _columns(csv: Path) -> list[tuple[str, str]]:
     return [(str(r[0]), str(r[1])) for r in rows]
 
 
+VERBATIM = "oaklake's staging statement, verbatim"
+THREADED = "verbatim + sha256 thread (= _stage)"
+INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT")
+
+
 def variants(csv: Path, out: Path) -> dict[str, tuple[str, Path]]:
     """name -> (COPY statement, where it writes): the limit, then oaklake's options added one
-    by one up to the staging statement itself, then that statement with other codecs."""
+    by one up to its staging statement (as ``_stage`` builds it since ff7d02f), then that
+    statement with one option changed."""
     cols = _columns(csv)
     path = _lit(str(csv))
-    typed = (
-        f"read_csv([{path}], delim=',', quote='\"', escape='\"', header=true, "
-        "encoding='utf-8', nullstr='', max_line_size=2097152, strict_mode=true, "
-        "auto_detect=false, columns={" + ", ".join(f"{_lit(n)}: {_lit(t)}" for n, t in cols) + "}"
-    )
-    rejects = "store_rejects=true, rejects_table='rej', rejects_scan='rej_scans', rejects_limit=0"
-    select = ", ".join(f'"{n}" AS "{n}"' for n, _ in cols)
+    ints = {n for n, t in cols if t in INTEGER_TYPES}
+
+    def read(text_ints: bool, rejects: bool) -> str:
+        types = {n: ("VARCHAR" if text_ints and n in ints else t) for n, t in cols}
+        return (
+            f"read_csv([{path}], delim=',', quote='\"', escape='\"', header=true, "
+            "encoding='utf-8', nullstr='', max_line_size=2097152, strict_mode=true, "
+            "auto_detect=false, columns={"
+            + ", ".join(f"{_lit(n)}: {_lit(t)}" for n, t in types.items())
+            + "}"
+            + (
+                ", store_rejects=true, rejects_table='rej', rejects_scan='rej_scans', "
+                "rejects_limit=0"
+                if rejects
+                else ""
+            )
+            + ")"
+        )
+
+    def select(text_ints: bool) -> str:
+        items = []
+        for n, t in cols:
+            v = f'"{n}"'
+            if text_ints and n in ints:  # DuckDB's cast rounds "2.5": oaklake refuses fractions
+                items.append(
+                    f"CASE WHEN {v} IS NULL THEN NULL WHEN strpos({v}, '.') = 0 AND "
+                    f"strpos({v}, 'e') = 0 AND strpos({v}, 'E') = 0 THEN CAST({v} AS {t}) "
+                    f"ELSE error('not an integer') END AS {v}"
+                )
+            else:
+                items.append(f"{v} AS {v}")
+        return ", ".join(items)
+
     ids = "{" + ", ".join(f'"{n}": {i}' for i, (n, _) in enumerate(cols, 1)) + "}"
     file = out / "x.parquet"
     folder = out / "staged"
-
-    def copy(source: str, options: str, to: Path) -> tuple[str, Path]:
-        return f"COPY (SELECT {select} FROM {source}) TO {_lit(str(to))} ({options})", to
-
     split = f"FILENAME_PATTERN 'part-{{uuid}}', FILE_SIZE_BYTES {TARGET_FILE_SIZE}"
-    staging_src = f"{typed}, {rejects})"
+
+    def copy(
+        options: str, *, text_ints: bool = True, rejects: bool = True, to: Path = folder
+    ) -> tuple[str, Path]:
+        source = read(text_ints, rejects)
+        return f"COPY (SELECT {select(text_ints)} FROM {source}) TO {_lit(str(to))} ({options})", to
+
+    staging = f"FORMAT parquet, COMPRESSION zstd, FIELD_IDS {ids}, {split}"
     return {
         "limit": (
             f"COPY (SELECT * FROM read_csv({path})) TO {_lit(str(file))} (FORMAT parquet)",
             file,
         ),
-        "+ typed strict parse": copy(f"{typed})", "FORMAT parquet", file),
-        "+ store_rejects": copy(staging_src, "FORMAT parquet", file),
-        "+ zstd": copy(staging_src, "FORMAT parquet, COMPRESSION zstd", file),
-        "+ FIELD_IDS": copy(
-            staging_src, f"FORMAT parquet, COMPRESSION zstd, FIELD_IDS {ids}", file
-        ),
-        "+ FILE_SIZE_BYTES = staging": copy(
-            staging_src, f"FORMAT parquet, COMPRESSION zstd, FIELD_IDS {ids}, {split}", folder
-        ),
-        "staging, snappy": copy(
-            staging_src, f"FORMAT parquet, COMPRESSION snappy, FIELD_IDS {ids}, {split}", folder
-        ),
-        "staging, zstd level 1": copy(
-            staging_src,
-            f"FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, FIELD_IDS {ids}, {split}",
-            folder,
-        ),
+        "+ typed strict parse": copy("FORMAT parquet", text_ints=False, rejects=False, to=file),
+        "+ store_rejects": copy("FORMAT parquet", text_ints=False, to=file),
+        "+ integers read as text, checked": copy("FORMAT parquet", to=file),
+        "+ zstd": copy("FORMAT parquet, COMPRESSION zstd", to=file),
+        "+ FIELD_IDS": copy(f"FORMAT parquet, COMPRESSION zstd, FIELD_IDS {ids}", to=file),
+        "+ FILE_SIZE_BYTES = staging": copy(staging),
+        "staging, snappy": copy(staging.replace("zstd", "snappy")),
+        "staging, zstd level 1": copy(staging.replace("zstd", "zstd, COMPRESSION_LEVEL 1")),
+        "staging, integers parsed directly": copy(staging, text_ints=False),
+        "staging, no store_rejects": copy(staging, rejects=False),
     }
+
+
+def verbatim(sql: str, out: Path) -> tuple[str, Path]:
+    """oaklake's own staging statement, captured from an ingest, writing into ``out``."""
+    to = out / "staged"
+    found = re.search(r"\) TO '((?:[^']|'')*)' \(FORMAT", sql)
+    if found is None:
+        raise ValueError("cannot find the COPY target in the staging statement")
+    return sql[: found.start(1)] + str(to).replace("'", "''") + sql[found.end(1) :], to
 
 
 def sha256(path: Path) -> str:
@@ -128,19 +166,27 @@ def _copy_once(sql: str, to: Path, csv: Path | None) -> tuple[float, float, int]
     return wall, used, size
 
 
-def staging_options(csv: Path, work: Path, repeat: int, log: Any = print) -> list[dict[str, Any]]:
+def staging_options(
+    csv: Path, work: Path, repeat: int, captured: str | None, log: Any = print
+) -> list[dict[str, Any]]:
     out = work / "breakdown"
     out.mkdir(parents=True, exist_ok=True)
     plan = variants(csv, out)
-    names = [*plan, "staging + sha256 thread"]
+    order = list(plan)
+    if captured is not None:  # right after the reconstruction it should match
+        plan[VERBATIM] = verbatim(captured, out)
+        order.insert(order.index("+ FILE_SIZE_BYTES = staging") + 1, VERBATIM)
+    threaded = VERBATIM if captured is not None else "+ FILE_SIZE_BYTES = staging"
+    names = [*order]
+    names.insert(names.index(threaded) + 1, THREADED)
     runs: dict[str, list[tuple[float, float, int]]] = {n: [] for n in names}
     for round_ in range(repeat):
         for name in names:
-            sql, to = plan["+ FILE_SIZE_BYTES = staging" if name.endswith("thread") else name]
-            runs[name].append(_copy_once(sql, to, csv if name.endswith("thread") else None))
+            sql, to = plan[threaded if name == THREADED else name]
+            runs[name].append(_copy_once(sql, to, csv if name == THREADED else None))
             wall, cpu, _ = runs[name][-1]
             log(
-                f"    staging options {round_ + 1}/{repeat}: {name:28} {wall:6.2f} s "
+                f"    staging options {round_ + 1}/{repeat}: {name:36} {wall:6.2f} s "
                 f"(cpu {cpu:6.2f} s)",
                 flush=True,
             )
@@ -243,13 +289,14 @@ class _Timed:
             return self._con.execute(sql, *args, **kwargs)
         finally:
             stack = traceback.extract_stack(limit=4)[:-1]
-            self._log.append(
-                {
-                    "seconds": round(time.perf_counter() - start, 4),
-                    "caller": " < ".join(f"{Path(f.filename).stem}.{f.name}" for f in stack[::-1]),
-                    "sql": " ".join(str(sql).split())[:160],
-                }
-            )
+            entry = {
+                "seconds": round(time.perf_counter() - start, 4),
+                "caller": " < ".join(f"{Path(f.filename).stem}.{f.name}" for f in stack[::-1]),
+                "sql": " ".join(str(sql).split())[:160],
+            }
+            if str(sql).lstrip().upper().startswith("COPY") and "_stage" in entry["caller"]:
+                entry["full_sql"] = str(sql)
+            self._log.append(entry)
 
 
 FUNCTIONS = (  # (file, function) whose cumulative time the profile reports
@@ -325,17 +372,29 @@ def profile(csv: Path, work: Path, rules: Path) -> dict[str, Any]:
     finally:
         lake.close()
         shutil.rmtree(folder, ignore_errors=True)
-    return {"fresh_workspace": first, "second_ingest_same_table": second}
+    staging = [
+        s.pop("full_sql")
+        for p in (first, second)
+        for s in p["duckdb_statements"]
+        if "full_sql" in s
+    ]
+    return {
+        "fresh_workspace": first,
+        "second_ingest_same_table": second,
+        "staging_sql": staging[0] if staging else None,
+    }
 
 
 def measure(csv: Path, work: Path, rules: Path, repeat: int, log: Any = print) -> dict[str, Any]:
-    log("\nbreakdown: staging COPY options, sha256, gate rules, one profiled ingest …", flush=True)
+    log("\nbreakdown: two profiled ingests, staging COPY options, sha256, gate rules …", flush=True)
+    start = report.load_average()
+    profiled = profile(csv, work, rules)
     return {
-        "load_average_start": report.load_average(),
-        "staging_options": staging_options(csv, work, repeat, log),
+        "load_average_start": start,
+        "profile": profiled,
+        "staging_options": staging_options(csv, work, repeat, profiled["staging_sql"], log),
         "checksum_alone": checksum_alone(csv, repeat),
         "gate_rules_s": gate(csv, work, rules, repeat, log),
-        "profile": profile(csv, work, rules),
         "load_average_end": report.load_average(),
     }
 
