@@ -25,7 +25,7 @@ from typing import Any
 from bench.dq import data, report, systems
 from bench.dq.gx_suite import NOTES as GX_NOTES
 from bench.dq.gx_suite import TUNED as GX_TUNED
-from bench.tpch.report import fmt, git_commit, load_average, machine, write_json
+from bench.tpch.report import REPO, fmt, load_average, machine, write_json
 
 RESULTS = data.BENCH / "results" / "dq.json"
 GOAL_VS_GX = 10.0  # at least 10x faster than Great Expectations
@@ -45,6 +45,19 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     if args.rows < 1:
         p.error("--rows must be at least 1")
     return args
+
+
+def _git_state() -> dict[str, Any]:
+    """The commit measured, taken at the start (others may commit during a long run), and any
+    uncommitted changes under src/ then: those were measured too."""
+    import subprocess
+
+    def git(*a: str) -> str:
+        out = subprocess.run(["git", *a], cwd=REPO, capture_output=True, text=True, check=False)
+        return out.stdout
+
+    dirty = [line[3:] for line in git("status", "--porcelain", "--", "src").splitlines() if line]
+    return {"commit": git("rev-parse", "HEAD").strip() or None, "src_uncommitted": dirty}
 
 
 def _round(value: float | None, digits: int = 4) -> float | None:
@@ -110,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _args(argv)
     cores = os.cpu_count() or 1
     load_at_start = load_average()
+    git_state = _git_state()
     print(f"data-quality benchmark: 20 DQDL rules on {args.rows:,} rows")
     print(
         f"timing: best of {args.repeat} runs after 1 warm-up per system, the systems taking "
@@ -337,7 +351,8 @@ def main(argv: list[str] | None = None) -> int:
                 "read_parquet, in a long-lived child process (bench/dq/peers environment), "
                 "timed around Scan.execute()",
             },
-            "git_commit": git_commit(),
+            "git_commit": git_state["commit"],
+            "src_uncommitted_at_start": git_state["src_uncommitted"],
             "machine": {
                 **machine(),
                 "load_average_at_start": load_at_start,
