@@ -151,6 +151,10 @@ class Model:
         self._check_item(item)
         return self._popularity.copy()
 
+    def related_rows(self, items: np.ndarray) -> np.ndarray:
+        """``related`` for several items at once (len(items) x n_items), for explanations."""
+        return np.vstack([self.related(int(i)) for i in items]).astype(np.float32, copy=False)
+
     def exploration_boost(self) -> np.ndarray:
         """Per item, what exploration adds to a normalised score at weight 1 (zeros: none).
 
@@ -376,6 +380,10 @@ class EaseModel(PersonalizationModel):
     def related(self, item: int) -> np.ndarray:
         row: np.ndarray = self._weights[self._check_item(item)].copy()
         return row
+
+    def related_rows(self, items: np.ndarray) -> np.ndarray:
+        rows: np.ndarray = self._weights[np.asarray(items, dtype=np.int64)]
+        return rows
 
     def _arrays(self) -> dict[str, np.ndarray]:
         return {**super()._arrays(), "weights": self._weights}

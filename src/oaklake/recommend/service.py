@@ -120,6 +120,7 @@ class Runtime:
         self.sessions: dict[str, str] = {}
         self.lock = threading.Lock()
         self._filters: dict[str, Any] = {}
+        self._trained: dict[int, list[tuple[int, str]]] = {}
         self._by_user: dict[int, np.ndarray] | None = None
 
     # -- state -----------------------------------------------------------------------------
@@ -137,11 +138,17 @@ class Runtime:
         """(item index, event type) the user interacted with, oldest first, live events last."""
         out: list[tuple[int, str]] = []
         if user_id is not None and user_id in self.user_index:
-            items, codes = self._events_of(self.user_index[user_id])
-            out = [
-                (int(i), self.event_types[c] if c < len(self.event_types) else "")
-                for i, c in zip(items, codes, strict=True)
-            ]
+            u = self.user_index[user_id]
+            trained = self._trained.get(u)
+            if trained is None:  # built once per user: the training history never changes
+                items, codes = self._events_of(u)
+                names = self.event_types
+                trained = [
+                    (i, names[c] if c < len(names) else "")
+                    for i, c in zip(items.tolist(), codes.tolist(), strict=True)
+                ]
+                self._trained[u] = trained
+            out = list(trained)
         with self.lock:
             out.extend(self.live.get(user_id or "", []))
         return out
@@ -186,6 +193,8 @@ class Runtime:
         compiled = self._filters.get(text)
         if compiled is None:
             compiled = compile_filter(text)
+            if len(self._filters) >= 256:  # clients send arbitrary texts: keep the cache bounded
+                self._filters.clear()
             self._filters[text] = compiled
         by_type: dict[str, list[int]] = {}
         for i, t in history:
@@ -386,14 +395,14 @@ class Runtime:
             if len(recent) >= _EXPLAIN_HISTORY:
                 break
         sources = list(recent)
-        related = np.vstack([np.asarray(self.model.related(i), dtype=np.float32) for i in sources])
-        for item in chosen:
-            idx = self.item_index[item.item_id]
-            column = related[:, idx]
-            best = int(np.argmax(column))
-            if column[best] > 0:
-                verb = _VERBS.get(recent[sources[best]].lower(), "interacted with")
-                item.reasons = [f"because you {verb} {self._label(sources[best])}"]
+        related = self.model.related_rows(np.asarray(sources, dtype=np.int64))
+        columns = related[:, [self.item_index[item.item_id] for item in chosen]]
+        best = np.argmax(columns, axis=0)
+        values = columns[best, np.arange(len(chosen))]
+        for item, b, value in zip(chosen, best.tolist(), values.tolist(), strict=True):
+            if value > 0:
+                verb = _VERBS.get(recent[sources[b]].lower(), "interacted with")
+                item.reasons = [f"because you {verb} {self._label(sources[b])}"]
             elif not item.reasons:  # no single item explains it: the history as a whole does
                 item.reasons = ["based on your history"]
 
