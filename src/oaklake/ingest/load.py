@@ -642,7 +642,7 @@ def _stage(
     target_size = _target_file_size(target)
     sql = (
         f"COPY (SELECT {', '.join(items)} FROM {relation}) TO '{path}' (FORMAT parquet, "
-        f"COMPRESSION zstd, FIELD_IDS {_field_ids(target.schema)}, "
+        f"COMPRESSION zstd, COMPRESSION_LEVEL 1, FIELD_IDS {_field_ids(target.schema)}, "
         f"FILENAME_PATTERN 'part-{{uuid}}', FILE_SIZE_BYTES {target_size})"
     )
     _report(progress, "reading", 0.0)
