@@ -285,24 +285,40 @@ def _recommendations(lake: Any, folder: Path, console: Any) -> dict[str, Any]:
     lake.sql("CREATE SCHEMA IF NOT EXISTS store")
     for name, path in sample.write_csv(tables, folder / "samples" / "store").items():
         result = lake.ingest(path, f"store.{name}", notify=False)
-        console.print(f"[cyan]oaklake ingest {path.name} --table store.{name}[/cyan]: "
-                      f"{result.rows_loaded} rows")  # fmt: skip
-    console.print("[cyan]oaklake rec create similar --recipe similar-items "
-                  "--interactions store.interactions --items store.items[/cyan]")  # fmt: skip
-    lake.rec_create("similar", recipe="similar-items", interactions="store.interactions",
-                    items="store.items")  # fmt: skip
+        console.print(
+            f"[cyan]oaklake ingest {path.name} --table store.{name}[/cyan]: "
+            f"{result.rows_loaded} rows"
+        )
+    console.print(
+        "[cyan]oaklake rec create similar --recipe similar-items "
+        "--interactions store.interactions --items store.items[/cyan]"
+    )
+    lake.rec_create(
+        "similar", recipe="similar-items", interactions="store.interactions", items="store.items"
+    )
     lake.rec_train("similar", evaluate=False)
-    console.print("[cyan]oaklake rec create foryou --recipe user-personalization "
-                  "--interactions store.interactions --users store.users --items store.items[/cyan]")  # fmt: skip
-    lake.rec_create("foryou", recipe="user-personalization", interactions="store.interactions",
-                    users="store.users", items="store.items",
-                    params={"exploration_weight": 0.1})  # fmt: skip
+    console.print(
+        "[cyan]oaklake rec create foryou --recipe user-personalization "
+        "--interactions store.interactions --users store.users --items store.items[/cyan]"
+    )
+    lake.rec_create(
+        "foryou",
+        recipe="user-personalization",
+        interactions="store.interactions",
+        users="store.users",
+        items="store.items",
+        params={"exploration_weight": 0.1},
+    )
     version = lake.rec_train("foryou")
-    console.print(f"foryou v{version.version}: {version.stats['interactions']} interactions, "
-                  f"trained in {version.seconds:.2f} s; offline metrics (Personalize's protocol):")  # fmt: skip
+    console.print(
+        f"foryou v{version.version}: {version.stats['interactions']} interactions, trained in "
+        f"{version.seconds:.2f} s; offline metrics (Personalize's protocol):"
+    )
     for key in PERSONALIZE_METRICS:
-        console.print(f"  {key:<46} {version.metrics[key]:.4f}  (popularity "
-                      f"{version.baseline[key]:.4f})", highlight=False)  # fmt: skip
+        console.print(
+            f"  {key:<46} {version.metrics[key]:.4f}  (popularity {version.baseline[key]:.4f})",
+            highlight=False,
+        )
     facts["ndcg_25"] = version.metrics["normalized_discounted_cumulative_gain_at_25"]
     facts["ndcg_25_popularity"] = version.baseline["normalized_discounted_cumulative_gain_at_25"]
 
@@ -312,10 +328,12 @@ def _recommendations(lake: Any, folder: Path, console: Any) -> dict[str, Any]:
     key = "demo-key"
     env = {**os.environ, "OAKLAKE_API_KEY": key}
     console.print(f"[cyan]oaklake serve --port {port}[/cyan]  (API key from OAKLAKE_API_KEY)")
-    server = subprocess.Popen(  # noqa: S603 - our own CLI
+    server = subprocess.Popen(
         [sys.executable, "-m", "oaklake.cli", "serve", "--port", str(port), "-w", str(folder)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     base = f"http://127.0.0.1:{port}"
 
     def call(path: str, body: Any = None) -> Any:
@@ -340,18 +358,30 @@ def _recommendations(lake: Any, folder: Path, console: Any) -> dict[str, Any]:
         seen = history[shopper]
         before = call(f"/recommendations?recommender=foryou&userId={shopper}&numResults=5")
         _show(console, f"GET /recommendations?recommender=foryou&userId={shopper}", before)
-        category = dict(zip(tables["items"].column("ITEM_ID").to_pylist(),
-                            tables["items"].column("CATEGORY").to_pylist(), strict=True))  # fmt: skip
+        category = dict(
+            zip(
+                tables["items"].column("ITEM_ID").to_pylist(),
+                tables["items"].column("CATEGORY").to_pylist(),
+                strict=True,
+            )
+        )
         liked = {category[i] for i in seen}
         fresh = [i for i in category if category[i] not in liked]
         new_item = fresh[0]
         visited = [i for i in fresh if category[i] == category[new_item]][:3]
         now = int(__import__("time").time())
-        event = {"sessionId": "demo-session", "userId": shopper, "trackingId": "store.interactions",
-                 "eventList": [{"eventType": "view", "itemId": i, "sentAt": now + k}
-                               for k, i in enumerate(visited)]}  # fmt: skip
-        console.print(f"[cyan]POST /events[/cyan] {shopper} views {', '.join(visited)} "
-                      f"({category[new_item]}, a category they never looked at)")  # fmt: skip
+        event = {
+            "sessionId": "demo-session",
+            "userId": shopper,
+            "trackingId": "store.interactions",
+            "eventList": [
+                {"eventType": "view", "itemId": i, "sentAt": now + k} for k, i in enumerate(visited)
+            ],
+        }
+        console.print(
+            f"[cyan]POST /events[/cyan] {shopper} views {', '.join(visited)} "
+            f"({category[new_item]}, a category they never looked at)"
+        )
         call("/events", event)
         after = call(f"/recommendations?recommender=foryou&userId={shopper}&numResults=5")
         _show(console, "GET /recommendations again, no retraining", after)
@@ -395,5 +425,7 @@ def _show(console: Any, title: str, body: dict[str, Any]) -> None:
     console.print(f"[cyan]{title}[/cyan]")
     for rank, item in enumerate(body["itemList"], start=1):
         score = "-" if item["score"] is None else f"{item['score']:.3f}"
-        console.print(f"  {rank}. {item['itemId']:<8} {score:>7}  {'; '.join(item['reasons'])}",
-                      highlight=False)  # fmt: skip
+        console.print(
+            f"  {rank}. {item['itemId']:<8} {score:>7}  {'; '.join(item['reasons'])}",
+            highlight=False,
+        )

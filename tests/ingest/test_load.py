@@ -33,7 +33,12 @@ def snapshots(lake: Lake, table: str) -> list[tuple]:
     )
 
 
-ORDERS = "id,customer,amount,day,ts,paid\n1,ann,10.5,2024-01-01,2024-01-01 10:00:00,true\n2,bob,20,2024-01-02,2024-01-02 11:30:00,false\n3,cy,,2024-01-02,2024-01-02 12:00:00,true\n"
+ORDERS = (
+    "id,customer,amount,day,ts,paid\n"
+    "1,ann,10.5,2024-01-01,2024-01-01 10:00:00,true\n"
+    "2,bob,20,2024-01-02,2024-01-02 11:30:00,false\n"
+    "3,cy,,2024-01-02,2024-01-02 12:00:00,true\n"
+)
 
 
 # -- formats and table creation --------------------------------------------------------------
@@ -218,7 +223,8 @@ def test_overwrite_partitions_replaces_only_the_batchs_partitions(
     lake: Lake, tmp_path: Path
 ) -> None:
     lake.sql(
-        "CREATE TABLE default.sales (id bigint, region string, amount double) PARTITIONED BY (region)"
+        "CREATE TABLE default.sales (id bigint, region string, amount double) "
+        "PARTITIONED BY (region)"
     )
     lake.ingest(
         write(tmp_path / "all.csv", "id,region,amount\n1,eu,1\n2,eu,2\n3,us,3\n4,apac,4\n"),

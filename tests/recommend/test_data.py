@@ -63,12 +63,12 @@ def test_minimum_data() -> None:
         (lambda t: t.drop(["item_id"]), "ITEM_ID"),
         (lambda t: t.drop(["timestamp"]), "TIMESTAMP"),
         (
-            lambda t: t.set_column(0, "user_id", pa.array([None] + t.column(0).to_pylist()[1:])),
+            lambda t: t.set_column(0, "user_id", pa.array([None, *t.column(0).to_pylist()[1:]])),
             "no USER_ID",
         ),
         (
             lambda t: t.set_column(
-                1, "item_id", pa.array(["x" * 300] + t.column(1).to_pylist()[1:])
+                1, "item_id", pa.array(["x" * 300, *t.column(1).to_pylist()[1:]])
             ),
             "256",
         ),
@@ -120,7 +120,8 @@ def test_bad_attribute_datasets() -> None:
 def test_load_from_tables_and_sql(lake: Lake) -> None:
     lake.sql("CREATE SCHEMA shop")
     lake.sql(
-        "CREATE TABLE shop.inter (user_id string, item_id string, timestamp bigint, event_type string)"
+        "CREATE TABLE shop.inter "
+        "(user_id string, item_id string, timestamp bigint, event_type string)"
     )
     lake.table("shop.inter").append(interactions())
     ds = data.load(lake, "shop.inter")
