@@ -277,8 +277,8 @@ def _recommendations(lake: Any, folder: Path, console: Any) -> dict[str, Any]:
     import sys
     import urllib.request
 
-    from oaklake.cli.rec import PERSONALIZE_METRICS
     from oaklake.recommend import sample
+    from oaklake.recommend.evaluate import PZ_METRICS as PERSONALIZE_METRICS
 
     facts: dict[str, Any] = {}
     tables = sample.shop(users=800, items=300, days=60, seed=11)

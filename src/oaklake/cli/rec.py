@@ -13,17 +13,6 @@ import click
 from oaklake.cli import fail, workspace_option
 from oaklake.errors import InvalidInput
 
-PERSONALIZE_METRICS = (
-    "precision_at_5",
-    "precision_at_10",
-    "precision_at_25",
-    "normalized_discounted_cumulative_gain_at_5",
-    "normalized_discounted_cumulative_gain_at_10",
-    "normalized_discounted_cumulative_gain_at_25",
-    "mean_reciprocal_rank_at_25",
-    "coverage",
-)
-
 
 def _lake(workspace: Path | None) -> Any:
     from oaklake.app import connect
@@ -128,6 +117,8 @@ def train(
 def write_metrics(metrics: dict[str, Any], baseline: dict[str, Any]) -> None:
     if not metrics:
         return
+    from oaklake.recommend.evaluate import PZ_METRICS as PERSONALIZE_METRICS  # numpy: lazily
+
     click.echo(f"  {'metric':<46} {'model':>8} {'popularity':>11}")
     for key in [k for k in PERSONALIZE_METRICS if k in metrics] + sorted(
         k for k in metrics if k not in PERSONALIZE_METRICS
