@@ -220,12 +220,18 @@ class Lake:
         )
 
     def rec_train(
-        self, name: str, *, params: dict[str, Any] | None = None, evaluate: bool = True
+        self,
+        name: str,
+        *,
+        params: dict[str, Any] | None = None,
+        evaluate: bool = True,
+        search: bool = False,
     ) -> Any:
-        """Train a new version (model + offline metrics with the popularity baseline)."""
+        """Train a new version (model + offline metrics with the popularity baseline);
+        ``search`` first picks hyper-parameters on validation users."""
         from oaklake.recommend.train import train
 
-        return train(self, name, params=params, evaluate=evaluate)
+        return train(self, name, params=params, evaluate=evaluate, search=search)
 
     def rec_list(self) -> list[Any]:
         from oaklake.recommend.store import Store

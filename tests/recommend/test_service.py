@@ -264,3 +264,20 @@ def test_cli_round_trip(shop: Lake) -> None:
     r = CliRunner().invoke(app, ["rec", "delete", "pop2", "-w", ws])
     assert r.exit_code == 0
     assert not (shop.settings.root / ".oaklake" / "models" / "pop2").exists()
+
+
+def test_train_with_search_picks_parameters_on_validation_users(shop: Lake) -> None:
+    shop.rec_create("sims-search", recipe="sims", interactions="shop.interactions")
+    version = shop.rec_train("sims-search", search=True, evaluate=False)
+    found = version.stats["search"]
+    assert set(found["grid"]) == {"popularity_discount_factor"}
+    assert len(found["candidates"]) == 4 and found["validation_users"] > 0
+    best = max(found["candidates"], key=lambda c: c["ndcg_at_100"])
+    assert found["best"] == best["params"]
+    assert (
+        version.params["popularity_discount_factor"] == best["params"]["popularity_discount_factor"]
+    )
+    with pytest.raises(OakError) as info:
+        shop.rec_train("top", search=True)
+    assert info.value.code == "REC_INVALID_PARAMS"
+    shop.rec_delete("sims-search")

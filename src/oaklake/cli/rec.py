@@ -93,14 +93,24 @@ def create(
 @click.argument("name")
 @click.option("--param", "params", multiple=True, help="Override a hyper-parameter NAME=VALUE.")
 @click.option("--no-evaluate", is_flag=True, help="Skip the offline metrics.")
+@click.option(
+    "--search", is_flag=True, help="First pick hyper-parameters on validation users (small grid)."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the version as JSON.")
 @workspace_option
 def train(
-    name: str, params: tuple[str, ...], no_evaluate: bool, as_json: bool, workspace: Path | None
+    name: str,
+    params: tuple[str, ...],
+    no_evaluate: bool,
+    search: bool,
+    as_json: bool,
+    workspace: Path | None,
 ) -> None:
     """Train a new version: model, metrics (with the popularity baseline) and metadata."""
     try:
-        version = _lake(workspace).rec_train(name, params=_params(params), evaluate=not no_evaluate)
+        version = _lake(workspace).rec_train(
+            name, params=_params(params), evaluate=not no_evaluate, search=search
+        )
     except Exception as e:
         raise fail(e) from None
     if as_json:
@@ -111,6 +121,13 @@ def train(
         f"{version.stats.get('interactions')} interactions, {version.stats.get('users')} users, "
         f"{version.stats.get('items')} items"
     )
+    found = version.stats.get("search")
+    if found:
+        click.echo(
+            f"  search: {json.dumps(found['best'], sort_keys=True)} "
+            f"(validation NDCG@100 {found['best_ndcg_at_100']:.4f} over "
+            f"{len(found['candidates'])} candidates)"
+        )
     write_metrics(version.metrics, version.baseline)
 
 

@@ -78,15 +78,73 @@ def create(
     return Store(lake).create(rec)
 
 
+# A small grid per recipe for ``rec train --search`` (Personalize's HPO, without its bill).
+SEARCH_GRIDS: dict[str, dict[str, list[Any]]] = {
+    "sims": {"popularity_discount_factor": [0.3, 0.5, 0.6, 0.8]},
+    "similar-items": {
+        "attribute_weight": [0.1, 0.3, 0.5],
+        "popularity_discount_factor": [0.5, 0.7],
+    },
+    "ease": {"lambda": [50.0, 100.0, 200.0, 500.0, 1000.0]},
+    "ials": {"regularization": [1.0, 5.0, 10.0, 30.0]},
+}
+
+
+def _grid(recipe: str, params: dict[str, Any], n_items: int) -> dict[str, list[Any]]:
+    if recipe in ("user-personalization", "personalized-ranking"):
+        algorithm = params.get("algorithm", "auto")
+        if algorithm == "auto":
+            algorithm = "ease" if n_items <= int(params.get("max_ease_items", 10_000)) else "ials"
+        return SEARCH_GRIDS[str(algorithm)]
+    if recipe not in SEARCH_GRIDS:
+        raise InvalidInput(
+            f"{recipe} has no hyper-parameters worth searching",
+            code="REC_INVALID_PARAMS",
+            hint="--search is for sims, similar-items, user-personalization, personalized-ranking",
+        )
+    return SEARCH_GRIDS[recipe]
+
+
+def search_params(
+    recipe_name: str, fit: Any, params: dict[str, Any], dataset: Dataset, seed: int
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Pick hyper-parameters by NDCG@100 on validation users carved from the training users
+    (the users Personalize's evaluation holds out are never looked at)."""
+    from oaklake.recommend import evaluate as ev
+
+    t = dataset.train
+    grid = _grid(recipe_name, params, t.n_items)
+    held_out = ev.personalize_split(
+        t.events_user, t.events_item, t.events_time, t.n_users, seed
+    ).test_users
+    found = ev.search(
+        lambda candidate: lambda d: fit(d, {**params, **candidate}),
+        grid,
+        t,
+        exclude_users=held_out,
+    )
+    chosen = {**params, **found.best_params}
+    report = {
+        "grid": grid,
+        "best": found.best_params,
+        "best_ndcg_at_100": round(float(found.best_ndcg), 6),
+        "candidates": [{"params": p, "ndcg_at_100": round(float(v), 6)} for p, v in found.scores],
+        "validation_users": len(found.validation_users),
+    }
+    return chosen, report
+
+
 def train(
     lake: Lake,
     name: str,
     *,
     params: dict[str, Any] | None = None,
     evaluate: bool = True,
+    search: bool = False,
     seed: int = 42,
 ) -> Version:
-    """Train a new version of ``name`` on its datasets as they are now."""
+    """Train a new version of ``name`` on its datasets as they are now; ``search`` first picks
+    hyper-parameters on validation users (``SEARCH_GRIDS``)."""
     from oaklake.recommend import data
     from oaklake.recommend.recipes import RECIPES, validate_params
 
@@ -97,6 +155,10 @@ def train(
     dataset = data.load(
         lake, rec.interactions, users=rec.users, items=rec.items, event_types=rec.event_types
     )
+    searched: dict[str, Any] | None = None
+    if search:
+        effective, searched = search_params(rec.recipe, recipe.fit, effective, dataset, seed)
+        effective = validate_params(rec.recipe, effective)
     started = time.perf_counter()
     model = recipe.fit(dataset.train, effective)
     seconds = time.perf_counter() - started
@@ -128,7 +190,7 @@ def train(
         params=dict(model.params),
         metrics=metrics,
         baseline=baseline,
-        stats=dataset.stats,
+        stats={**dataset.stats, **({"search": searched} if searched else {})},
         path=str(folder),
         trained_at=dt.datetime.now(dt.UTC),
         seconds=seconds,
