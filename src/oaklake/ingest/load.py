@@ -184,8 +184,6 @@ def ingest(
     schema_name, name = _table_name(lake, table)
     full = f"{schema_name}.{name}"
     existing = _load(lake, schema_name, name)
-    if existing is None and opts.mode == "merge":
-        pass  # a merge into a new table is an insert of every row: allowed
     if existing is not None and opts.partition_by:
         raise InvalidInput(
             f"{full} exists; --partition-by only applies when ingest creates the table",
@@ -786,7 +784,6 @@ def _read_error(lake: Lake, reader: Reader, target: _Target, e: Exception) -> Ex
     """A DuckDB error while reading, said in terms of the batch's files."""
     import duckdb
 
-    from oaklake.catalog import types as ctypes
     from oaklake.ingest.read import json_error
 
     text = str(e)
@@ -811,7 +808,6 @@ def _read_error(lake: Lake, reader: Reader, target: _Target, e: Exception) -> Ex
     first = text.split("\n")[0]
     first = re.sub(r"^[A-Za-z ]+ Error: ", "", first)
     code = "TYPE_MISMATCH" if isinstance(e, duckdb.ConversionException) else "INVALID_FILE"
-    _ = ctypes
     return InvalidFile(
         f"cannot load the batch ({reader.files[0].name}…): {first}",
         path=str(reader.files[0].path),

@@ -27,7 +27,6 @@ from oaklake.ingest.sources import (
 )
 
 if TYPE_CHECKING:
-    from pyiceberg.types import IcebergType
 
     from oaklake.engine.session import Engine
 
@@ -679,12 +678,6 @@ def _no_duplicates(names: list[str], f: SourceFile) -> None:
                 hint="give every column a different name",
             )
         seen[n.lower()] = n
-
-
-def iceberg_type_of(duck_type: str, column: str) -> IcebergType:
-    from oaklake.catalog import types as ctypes
-
-    return ctypes.from_duckdb(duck_type, column)
 
 
 def _lit(value: str) -> str:

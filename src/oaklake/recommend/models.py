@@ -331,7 +331,8 @@ class PersonalizationModel(Model):
         return self._boost.copy()
 
     def model_scores(self, rows: sp.csr_matrix) -> np.ndarray:
-        raise NotImplementedError
+        """The model's scores before exploration; EASE and iALS each define it."""
+        raise NotImplementedError(f"{type(self).__name__} does not define model_scores")
 
     def score_users(self, history: Any, exploration_weight: float | None = None) -> np.ndarray:
         """Scores for k users; ``exploration_weight`` overrides the trained default per call.

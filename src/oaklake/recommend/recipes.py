@@ -236,7 +236,8 @@ class Recipe:
         return model
 
     def _fit(self, data: TrainData, params: dict[str, Any]) -> Model:
-        raise NotImplementedError
+        """The recipe's own training; every recipe in ``RECIPES`` defines it."""
+        raise NotImplementedError(f"recipe {self.name} does not define _fit")
 
     def __repr__(self) -> str:
         return f"<Recipe {self.name} ({self.kind})>"
