@@ -164,33 +164,38 @@ class Lake:
         ``max_line_size``, ``sample_rows``, ``date_format``, ``timestamp_format``, ``format``).
         A failed gate returns a result with ``status == "quarantined"``; call
         ``.raise_for_status()`` to turn that into an exception."""
-        from oaklake.ingest.load import IngestOptions, ingest
-        from oaklake.ingest.read import ReadOptions
+        from oaklake.ingest.load import ingest, ingest_options
 
         listed = [paths] if isinstance(paths, str | os.PathLike) else list(paths)
-        keys = [k for k in (key.split(",") if isinstance(key, str) else (key or [])) if k.strip()]
-        try:
-            read = ReadOptions(**read_options)
-        except TypeError as e:
-            from oaklake.errors import InvalidInput
-
-            raise InvalidInput(f"unknown read option: {e}") from None
-        options = IngestOptions(
-            mode=mode,
-            key=tuple(k.strip() for k in keys),
-            delete_when=delete_when,
-            partitions=partitions,
-            evolve=evolve,
-            rules=rules,
-            on_fail=on_fail,
-            force=force,
-            schema=schema,
-            partition_by=partition_by,
-            read=read,
-            context=context,
-            notify=notify,
-        )
+        options = ingest_options(
+            mode=mode, key=key, delete_when=delete_when, partitions=partitions, evolve=evolve,
+            rules=rules, on_fail=on_fail, force=force, schema=schema, partition_by=partition_by,
+            context=context, notify=notify, **read_options,
+        )  # fmt: skip
         return ingest(self, listed, table, options, progress=progress, now=now)
+
+    def ingest_watch(
+        self,
+        folder: str | os.PathLike[str],
+        table: str,
+        *,
+        interval: float = 2.0,
+        settle: float | None = None,
+        recursive: bool = False,
+        max_batches: int | None = None,
+        stop: Any = None,
+        on_event: Any = None,
+        **options: Any,
+    ) -> Any:
+        """A landing zone: ingest each completed file arriving in ``folder`` (the options of
+        ``ingest``) until ``stop`` is set, ``max_batches`` files were handled, or Ctrl-C."""
+        from oaklake.ingest.load import ingest_options
+        from oaklake.ingest.watch import watch
+
+        return watch(
+            self, folder, table, ingest_options(**options), interval=interval, settle=settle,
+            recursive=recursive, stop=stop, max_batches=max_batches, on_event=on_event,
+        )  # fmt: skip
 
     # -- recommendations (oaklake rec …) ----------------------------------------------------
     def rec_create(

@@ -142,38 +142,14 @@ def ingest(
             raise InvalidInput("give files or --watch FOLDER, not both")
         if watch_dir is None and not paths:
             raise InvalidInput("no files to ingest", hint="oaklake ingest data/*.csv --table db.t")
-        from oaklake.ingest.load import IngestOptions
-        from oaklake.ingest.read import DEFAULT_MAX_LINE_SIZE, DEFAULT_SAMPLE_ROWS, ReadOptions
-
-        read = ReadOptions(
-            format=fmt,
-            delimiter=delimiter,
-            header=not no_header,
-            quote=quote,
-            escape=escape,
-            encoding=encoding,
-            null=null,
-            max_line_size=max_line_size if max_line_size is not None else DEFAULT_MAX_LINE_SIZE,
-            sample_rows=sample_rows if sample_rows is not None else DEFAULT_SAMPLE_ROWS,
-            date_format=date_format,
+        options = dict(
+            mode=mode, key=key, delete_when=delete_when, partitions=partitions, evolve=evolve,
+            rules=rules, on_fail=on_fail, force=force, schema=schema, partition_by=partition_by,
+            context=context, notify=not no_notify, format=fmt, delimiter=delimiter,
+            header=not no_header, quote=quote, escape=escape, encoding=encoding, null=null,
+            max_line_size=max_line_size, sample_rows=sample_rows, date_format=date_format,
             timestamp_format=timestamp_format,
-        )
-        keys = tuple(k.strip() for k in (key or "").split(",") if k.strip())
-        options = IngestOptions(
-            mode=mode,
-            key=keys,
-            delete_when=delete_when,
-            partitions=partitions,
-            evolve=evolve,
-            rules=rules,
-            on_fail=on_fail,
-            force=force,
-            schema=schema,
-            partition_by=partition_by,
-            read=read,
-            context=context,
-            notify=not no_notify,
-        )
+        )  # fmt: skip
         from oaklake.app import connect
 
         lake = connect(workspace)
@@ -182,10 +158,8 @@ def ingest(
                 lake, watch_dir, table, options, interval, settle, recursive, max_batches, as_json
             )
             return
-        from oaklake.ingest.load import ingest as run
-
         with _progress(paths) as progress:
-            result = run(lake, list(paths), table, options, progress=progress)
+            result = lake.ingest(list(paths), table, progress=progress, **options)
     except Exception as e:
         raise fail(e) from None
     if as_json:
@@ -298,14 +272,14 @@ def _watch(
     lake: Any,
     folder: str,
     table: str,
-    options: Any,
+    options: dict[str, Any],
     interval: float,
     settle: float | None,
     recursive: bool,
     max_batches: int | None,
     as_json: bool,
 ) -> None:
-    from oaklake.ingest.watch import WatchEvent, watch
+    from oaklake.ingest.watch import WatchEvent
 
     def on_event(event: WatchEvent) -> None:
         if as_json:
@@ -333,9 +307,9 @@ def _watch(
     if not as_json:
         sys.stderr.write(f"watching {folder} for {table} (Ctrl-C stops)\n")
     try:
-        summary = watch(
-            lake, folder, table, options, interval=interval, settle=settle,
-            recursive=recursive, max_batches=max_batches, on_event=on_event,
+        summary = lake.ingest_watch(
+            folder, table, interval=interval, settle=settle, recursive=recursive,
+            max_batches=max_batches, on_event=on_event, **options,
         )  # fmt: skip
     finally:
         signal.signal(signal.SIGTERM, previous)

@@ -76,6 +76,47 @@ class IngestOptions:
     notify: bool = True
 
 
+def ingest_options(
+    *,
+    mode: str = "append",
+    key: str | Sequence[str] | None = None,
+    delete_when: str | None = None,
+    partitions: bool = False,
+    evolve: bool = False,
+    rules: str | os.PathLike[str] | None = None,
+    on_fail: str = "quarantine",
+    force: bool = False,
+    schema: str | os.PathLike[str] | None = None,
+    partition_by: str | None = None,
+    context: str = DEFAULT_CONTEXT,
+    notify: bool = True,
+    **read_options: Any,
+) -> IngestOptions:
+    """``IngestOptions`` from keyword arguments (what ``Lake.ingest`` and the CLI take): the
+    key as "a,b" or a list, the CSV/JSON options loose (None meaning the default)."""
+    keys = key.split(",") if isinstance(key, str) else list(key or [])
+    given = {k: v for k, v in read_options.items() if v is not None}
+    try:
+        read = ReadOptions(**given)
+    except TypeError as e:
+        raise InvalidInput(f"unknown read option: {e}") from None
+    return IngestOptions(
+        mode=mode,
+        key=tuple(k.strip() for k in keys if k.strip()),
+        delete_when=delete_when,
+        partitions=partitions,
+        evolve=evolve,
+        rules=rules,
+        on_fail=on_fail,
+        force=force,
+        schema=schema,
+        partition_by=partition_by,
+        read=read,
+        context=context,
+        notify=notify,
+    )
+
+
 @dataclass
 class IngestResult:
     """What one ingest did; ``status`` is loaded, partial, skipped or quarantined."""
