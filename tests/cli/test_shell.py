@@ -139,7 +139,13 @@ def test_interactive_shell_in_a_terminal(ws, tmp_path):
         term.type("SELECT * FROM nope;")
         screen = term.wait_for("TABLE_NOT_FOUND: table default.nope does not exist")
         assert "Traceback" not in screen
+        prompts = term.screen().count("   ...>")
         term.type("SELECT 1")  # Ctrl-C drops a half-typed statement
+        # Send it only once the continuation prompt is back (the terminal in raw mode again): a
+        # Ctrl-C in between is a real SIGINT, which also reaches the `sh` around the shell.
+        deadline = time.monotonic() + 30
+        while term.screen().count("   ...>") <= prompts and time.monotonic() < deadline:
+            time.sleep(0.05)
         term._tmux("send-keys", "-t", term.name, "C-c")
         term.type("CREATE SCHEMA other;")
         term.wait_for("schema other created")
