@@ -347,11 +347,11 @@ def _load(payload: dict[str, Any], args: argparse.Namespace, problems: list[str]
     part_rows = [
         ("HTTP, idle server, one at a time: /recommendations", served[0].idle),
         ("HTTP, idle server, one at a time: /health", served[0].health),
-        ("FastAPI app via ASGI (no uvicorn, no socket)", parts["asgi"]["recommendations"]),
-        ("FastAPI app via ASGI: /health", parts["asgi"]["health"]),
+        ("the app via ASGI (no uvicorn, no socket)", parts["asgi"]["recommendations"]),
+        ("the app via ASGI: /health", parts["asgi"]["health"]),
         ("Runtime.recommend (the handler's work)", parts["recommend"]),
         ("Runtime.recommend, BLAS default threads", parts["recommend_blas_default"]),
-        ("  EASE scores for one user (model.score_users)", parts["ease_score_one_user"]),
+        ("  EASE scores for one user (model.score_one)", parts["ease_score_one_user"]),
         ("JSON encoding of the answer", parts["json"]),
     ]
     table(("part", "p50", "p95", "p99", "mean", "CPU/call"), [
@@ -361,7 +361,7 @@ def _load(payload: dict[str, Any], args: argparse.Namespace, problems: list[str]
     ], {1, 2, 3, 4, 5})  # fmt: skip
     app_cpu = parts["asgi"]["recommendations"]["cpu_ms_per_call"]
     rec_cpu = parts["recommend"]["cpu_ms_per_call"]
-    print(f"  per request: handler (Runtime.recommend) {rec_cpu:.2f} ms CPU + FastAPI "
+    print(f"  per request: handler (Runtime.recommend) {rec_cpu:.2f} ms CPU + HTTP layer "
           f"{app_cpu - rec_cpu:.2f} ms = the app {app_cpu:.2f} ms; the rest of the server's CPU "
           f"per request is uvicorn, HTTP parsing, asyncio and sockets (one event loop: a server "
           f"process can use one core at most):")  # fmt: skip

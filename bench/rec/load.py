@@ -347,7 +347,7 @@ def breakdown(workspace: Path, key: str, users: list[str], n: int = 2000) -> dic
 
     - ``recommend``: ``Runtime.recommend`` (history, EASE scores, top 25, reasons, back-fill);
       ``recommend_blas_default``: the same with BLAS left at its default threads.
-    - ``ease_score_one_user``: ``model.score_users`` for one history row.
+    - ``ease_score_one_user``: ``model.score_one`` for one history.
     - ``json``: encoding the answer as Starlette's JSONResponse does.
     - ``asgi``: the whole FastAPI app called as uvicorn calls it: everything but uvicorn, HTTP
       parsing and sockets.
@@ -384,8 +384,8 @@ def breakdown(workspace: Path, key: str, users: list[str], n: int = 2000) -> dic
         out["recommend_blas_default"] = timed(lambda u: rt.recommend(u, NUM_RESULTS))
         with threadpool_limits(limits=1):
             out["recommend"] = timed(lambda u: rt.recommend(u, NUM_RESULTS))
-            rows = {u: rt._row([i for i, _ in rt.history_of(u)]) for u in set(picks)}
-            out["ease_score_one_user"] = timed(lambda u: rt.model.score_users(rows[u]))
+            rows = {u: [i for i, _ in rt.history_of(u)] for u in set(picks)}
+            out["ease_score_one_user"] = timed(lambda u: rt.model.score_one(rows[u]))
             answers = {u: rt.recommend(u, NUM_RESULTS) for u in set(picks)}
             out["json"] = timed(
                 lambda u: json.dumps(

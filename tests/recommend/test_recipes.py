@@ -596,6 +596,26 @@ def test_a_user_with_no_history_gets_popular_items(models: dict[str, Model]):
         np.testing.assert_allclose(scores, np.tile(expected, (2, 1)), rtol=1e-6, err_msg=name)
 
 
+def test_score_one_is_score_users_of_one_row(data: TrainData, models: dict[str, Model]):
+    """The service's per-request path (no sparse matrices) gives the batch path's scores, for
+    every model, with repeats in the history and for an empty one."""
+    rng = np.random.default_rng(5)
+    n = data.n_items
+    for name, model in models.items():
+        for size in (0, 1, 7, 40):
+            items = rng.integers(0, n, size=size)
+            history = np.concatenate([items, items[: size // 2]])  # repeats count once
+            row = np.zeros(n, dtype=np.float32)
+            row[items] = 1.0
+            expected = model.score_users(sp.csr_matrix(row[None, :]))[0]
+            got = model.score_one(history)
+            assert got.shape == (n,) and got.dtype == np.float32, name
+            np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6, err_msg=name)
+        with pytest.raises(InvalidInput) as e:
+            model.score_one([0, n])
+        assert e.value.code == "REC_INVALID_ARGUMENT", name
+
+
 def test_exploration_lifts_a_new_cold_item_and_weight_zero_is_pure(
     synth: Synthetic, data: TrainData, models: dict[str, Model]
 ):

@@ -234,6 +234,53 @@ def test_num_results(client: TestClient) -> None:
     assert missing["message"] == "query parameter recommender is required"
 
 
+def test_unknown_query_parameters_are_refused(client: TestClient) -> None:
+    typo = client.get("/recommendations", params={"recommender": "shop", "userID": "u1"})
+    error = error_of(typo, 400)
+    assert (error["code"], error["field"]) == ("INVALID_REQUEST", "userID")
+    assert "userId" in error["hint"]
+    other = client.get("/related-items", params={"recommender": "shop", "itemId": "i1", "x": "1"})
+    error = error_of(other, 400)
+    assert error["field"] == "x" and "itemId" in error["hint"]
+    # The key is checked before anything else: no parameter name leaks to a caller without it.
+    assert client.get("/recommendations?userID=1", headers={"X-API-Key": ""}).status_code == 401
+
+
+def test_the_documented_routes_answer_like_the_fast_path(ws_lake: Lake) -> None:
+    """/recommendations and /related-items are answered in front of FastAPI; their FastAPI routes
+    document the parameters and, reached directly, give the same answers and errors."""
+    from fastapi.routing import APIRoute
+
+    from oaklake.server.app import create_app
+
+    app = create_app(ws_lake, api_key=KEY)
+    with TestClient(app, headers=HEADERS) as fast:
+        spec = fast.get("/openapi.json").json()["paths"]
+        for path, required in (("/recommendations", {"recommender"}),
+                               ("/related-items", {"recommender", "itemId"})):  # fmt: skip
+            params = spec[path]["get"]["parameters"]
+            assert {p["name"] for p in params if p["required"]} == required
+            assert "numResults" in {p["name"] for p in params}
+        queries = [
+            ("/recommendations", {"recommender": "shop", "userId": "u3", "numResults": 6}),
+            ("/related-items", {"recommender": "shop", "itemId": "i4", "numResults": 4}),
+            ("/recommendations", {"recommender": "shop", "numResults": "many"}),
+            ("/recommendations", {"recommender": "nope"}),
+        ]
+        answers = [fast.get(path, params=q) for path, q in queries]
+    # The same app without the layer in front: its middleware list emptied before start.
+    bare = create_app(ws_lake, api_key=KEY)
+    bare.user_middleware.clear()
+    assert any(isinstance(r, APIRoute) and r.path == "/related-items" for r in bare.routes)
+    with TestClient(bare, headers=HEADERS) as slow:
+        for (path, q), fast_answer in zip(queries, answers, strict=True):
+            slow_answer = slow.get(path, params=q)
+            assert slow_answer.status_code == fast_answer.status_code, (path, q)
+            a, b = slow_answer.json(), fast_answer.json()
+            a.pop("recommendationId", None), b.pop("recommendationId", None)
+            assert a == b, (path, q)
+
+
 def test_invalid_filter_gives_the_position(client: TestClient) -> None:
     text = "EXCLUDE ItemID WHERE Items.CATEGORY IN ($C"
     response = client.get(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import sys
@@ -110,6 +111,11 @@ def _server(lake: Any, key: str | None, host: str, port: int) -> Any:
         async def startup(self, sockets: Any = None) -> None:
             await super().startup(sockets=sockets)
             if self.started:
+                # Everything loaded so far (the models, the libraries) lives as long as the
+                # process: out of the collector's sight, a full collection no longer walks it
+                # while requests wait.
+                gc.collect()
+                gc.freeze()
                 for server in self.servers:
                     for sock in server.sockets:
                         h, p = sock.getsockname()[:2]

@@ -6,6 +6,12 @@ strings and bodies onto it, checks the API key and turns every error into one JS
 ``{"error": {"code", "message", "hint", …}}``. Handlers are ``async def`` on purpose: scoring a
 user is an in-memory, sub-millisecond numpy call, so running it on the event loop is cheaper than
 a hop to the thread pool — and it keeps the workspace's DuckDB connection on one thread.
+
+The two GET calls a shop page makes on every view (``/recommendations``, ``/related-items``) are
+answered by a small ASGI layer in front of FastAPI (``_FastGets``): FastAPI's dependency solving
+and parameter validation cost about as much CPU per request as the scoring itself, and at
+hundreds of requests per second on one event loop that CPU is the latency. Their FastAPI routes
+stay for /openapi.json and answer through the same function (``_get_answer``).
 """
 
 from __future__ import annotations
@@ -13,11 +19,12 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Annotated, Any
+from urllib.parse import parse_qsl
 
-from fastapi import Depends, FastAPI, Query, Request, Security
+from fastapi import Depends, FastAPI, Request, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
@@ -29,13 +36,32 @@ from oaklake.errors import InvalidInput, OakError, did_you_mean
 
 if TYPE_CHECKING:
     from oaklake.app import Lake
-    from oaklake.recommend.service import Runtime, Service
+    from oaklake.recommend.service import Service
 
 log = logging.getLogger("oaklake.server")
 
 KEY_HEADER = "X-API-Key"
 _FILTER_VALUES_EXAMPLE = '{"GENRE": "\\"Comedy\\",\\"Drama\\""}'
-# Personalize's field names, so that a typo ("userID") is refused instead of silently ignored.
+# Personalize's field and parameter names, so that a typo ("userID") is refused instead of
+# silently ignored.
+_GET_PARAMS: dict[str, tuple[tuple[str, bool, str], ...]] = {
+    "/recommendations": (
+        ("recommender", True, "the recommender's name"),
+        ("userId", False, "the user (an unknown user gets popular items)"),
+        ("sessionId", False, "an anonymous session's events (no userId yet)"),
+        ("numResults", False, "1-500 (default 25)"),
+        ("filter", False, "a filter expression (URL-encoded)"),
+        ("filterValues", False, "a JSON object: " + _FILTER_VALUES_EXAMPLE),
+    ),
+    "/related-items": (
+        ("recommender", True, "the recommender's name"),
+        ("itemId", True, "the item whose related items are wanted"),
+        ("userId", False, "for filters on the user's events"),
+        ("numResults", False, "1-500 (default 25)"),
+        ("filter", False, "a filter expression (URL-encoded)"),
+        ("filterValues", False, "a JSON object: " + _FILTER_VALUES_EXAMPLE),
+    ),
+}
 _RANKING_FIELDS = ("recommender", "userId", "sessionId", "inputList", "filter", "filterValues")
 _EVENTS_FIELDS = ("trackingId", "sessionId", "userId", "eventList")
 _EVENT_FIELDS = (
@@ -185,6 +211,26 @@ def _body_doc(schema: dict[str, Any]) -> dict[str, Any]:
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
 
+def _query_doc(path: str) -> dict[str, Any]:
+    params = []
+    for name, required, description in _GET_PARAMS[path]:
+        schema: dict[str, Any] = (
+            {"type": "integer", "minimum": 1, "maximum": 500, "default": 25}
+            if name == "numResults"
+            else {"type": "string"}
+        )
+        params.append(
+            {
+                "name": name,
+                "in": "query",
+                "required": required,
+                "description": description,
+                "schema": schema,
+            }
+        )
+    return {"parameters": params}
+
+
 # -- the app -----------------------------------------------------------------------------------
 def create_app(
     lake: Lake,
@@ -245,31 +291,10 @@ def create_app(
         response_model=Recommendations,
         dependencies=secured,
         responses=_ERRORS,
+        openapi_extra=_query_doc("/recommendations"),
     )
-    async def recommendations(
-        recommender: Annotated[str, Query(description="the recommender's name")],
-        user_id: Annotated[str | None, Query(alias="userId")] = None,
-        session_id: Annotated[
-            str | None,
-            Query(alias="sessionId", description="an anonymous session's events (no userId yet)"),
-        ] = None,
-        num_results: Annotated[int, Query(alias="numResults", description="1-500")] = 25,
-        filter_text: Annotated[
-            str | None, Query(alias="filter", description="a filter expression (URL-encoded)")
-        ] = None,
-        filter_values: Annotated[
-            str | None,
-            Query(alias="filterValues", description="a JSON object: " + _FILTER_VALUES_EXAMPLE),
-        ] = None,
-    ) -> JSONResponse:
-        answer = _runtime(svc, recommender).recommend(
-            user_id,
-            num_results,
-            session_id=session_id,
-            filter=filter_text,
-            filter_values=_filter_values(filter_values),
-        )
-        return JSONResponse(answer)
+    async def recommendations(request: Request) -> JSONResponse:
+        return JSONResponse(_get_answer(svc, "/recommendations", request.url.query))
 
     @app.get(
         "/related-items",
@@ -278,25 +303,10 @@ def create_app(
         response_model=Recommendations,
         dependencies=secured,
         responses=_ERRORS,
+        openapi_extra=_query_doc("/related-items"),
     )
-    async def related_items(
-        recommender: Annotated[str, Query(description="the recommender's name")],
-        item_id: Annotated[str, Query(alias="itemId")],
-        user_id: Annotated[
-            str | None, Query(alias="userId", description="for filters on the user's events")
-        ] = None,
-        num_results: Annotated[int, Query(alias="numResults", description="1-500")] = 25,
-        filter_text: Annotated[str | None, Query(alias="filter")] = None,
-        filter_values: Annotated[str | None, Query(alias="filterValues")] = None,
-    ) -> JSONResponse:
-        answer = _runtime(svc, recommender).related(
-            item_id,
-            num_results,
-            user_id=user_id,
-            filter=filter_text,
-            filter_values=_filter_values(filter_values),
-        )
-        return JSONResponse(answer)
+    async def related_items(request: Request) -> JSONResponse:
+        return JSONResponse(_get_answer(svc, "/related-items", request.url.query))
 
     @app.post(
         "/personalized-ranking",
@@ -318,7 +328,7 @@ def create_app(
                 hint='e.g. "inputList": ["i1", "i2"]',
             )
         values = body.get("filterValues")
-        answer = _runtime(svc, str(name)).rank(
+        answer = svc.runtime(str(name)).rank(
             _string(body, "userId"),
             items,
             session_id=_string(body, "sessionId"),
@@ -345,7 +355,126 @@ def create_app(
                     _refuse_unknown(event, _EVENT_FIELDS, f"eventList[{n}].")
         return JSONResponse(svc.put_events(body))
 
+    app.add_middleware(_FastGets, service=svc, api_key=api_key)
     return app
+
+
+# -- the hot path --------------------------------------------------------------------------------
+_Scope = MutableMapping[str, Any]
+_Message = MutableMapping[str, Any]
+_ASGI = Callable[
+    [_Scope, Callable[[], Awaitable[_Message]], Callable[[_Message], Awaitable[None]]],
+    Awaitable[None],
+]
+_JSON_HEADER = (b"content-type", b"application/json")
+
+
+class _FastGets:
+    """GET /recommendations and /related-items straight from the ASGI scope: key check, query
+    string, answer, JSON. Everything else (other paths and methods) goes on to FastAPI, and so
+    does any unexpected exception, to the app's one crash handler."""
+
+    def __init__(self, app: _ASGI, service: Service, api_key: str | None) -> None:
+        self.app = app
+        self.service = service
+        self.expected = api_key.encode("utf-8") if api_key is not None else None
+
+    async def __call__(
+        self,
+        scope: _Scope,
+        receive: Callable[[], Awaitable[_Message]],
+        send: Callable[[_Message], Awaitable[None]],
+    ) -> None:
+        path = scope.get("path")
+        if scope["type"] != "http" or scope["method"] != "GET" or path not in _GET_PARAMS:
+            await self.app(scope, receive, send)
+            return
+        extra: list[tuple[bytes, bytes]] = []
+        try:
+            if self.expected is not None:
+                _check_key(_key_from(scope["headers"]), self.expected)
+            query = scope["query_string"].decode("latin-1")
+            status, body = 200, _dumps(_get_answer(self.service, path, query))
+        except OakError as e:
+            status, body = e.http_status, _dumps({"error": e.to_dict()})
+            if status == 401:
+                extra.append((b"www-authenticate", b"Bearer"))
+        headers = [_JSON_HEADER, (b"content-length", str(len(body)).encode()), *extra]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+def _dumps(content: Any) -> bytes:
+    """JSON as Starlette's JSONResponse renders it."""
+    return json.dumps(
+        content, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")
+    ).encode("utf-8")
+
+
+def _key_from(headers: list[tuple[bytes, bytes]]) -> str | None:
+    """The key from X-API-Key, else from ``Authorization: Bearer KEY`` (as the routes' security
+    schemes read them)."""
+    bearer = None
+    for name, value in headers:
+        if name == b"x-api-key" and value:  # an empty header counts as none
+            return value.decode("latin-1")
+        if name == b"authorization":
+            scheme, _, credentials = value.decode("latin-1").partition(" ")
+            if scheme.lower() == "bearer" and credentials:
+                bearer = credentials
+    return bearer
+
+
+def _get_answer(svc: Service, path: str, query: str) -> dict[str, Any]:
+    """A GET call's answer from its raw query string (last value wins for a repeated name)."""
+    params = dict(parse_qsl(query, keep_blank_values=True))
+    documented = _GET_PARAMS[path]
+    allowed = tuple(name for name, _, _ in documented)
+    for key in params:
+        if key not in allowed:
+            raise InvalidRequest(
+                f"unknown query parameter {key}",
+                field=key,
+                hint=did_you_mean(key, allowed) or "the parameters are " + ", ".join(allowed),
+            )
+    for name, required, _ in documented:
+        if required and not params.get(name):
+            raise InvalidRequest(
+                f"query parameter {name} is required",
+                field=name,
+                hint="/openapi.json describes every parameter",
+            )
+    n = _whole(params.get("numResults"), "numResults", 25)
+    values = _filter_values(params.get("filterValues"))
+    runtime = svc.runtime(params["recommender"])
+    if path == "/recommendations":
+        return runtime.recommend(
+            params.get("userId") or None,
+            n,
+            session_id=params.get("sessionId") or None,
+            filter=params.get("filter"),
+            filter_values=values,
+        )
+    return runtime.related(
+        params["itemId"],
+        n,
+        user_id=params.get("userId") or None,
+        filter=params.get("filter"),
+        filter_values=values,
+    )
+
+
+def _whole(text: str | None, name: str, default: int) -> int:
+    if text is None:
+        return default
+    try:
+        return int(text)
+    except ValueError:
+        raise InvalidRequest(
+            f"{name} must be a whole number, got {text!r}",
+            field=name,
+            hint="/openapi.json describes every parameter",
+        ) from None
 
 
 # -- auth ----------------------------------------------------------------------------------------
@@ -361,14 +490,18 @@ def _key_check(api_key: str) -> Any:
         bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)] = None,
     ) -> None:
         given = key if key is not None else (bearer.credentials if bearer is not None else None)
-        hint = f"send the key in the {KEY_HEADER} header (or Authorization: Bearer KEY)"
-        if not given:
-            raise Unauthorized("this API needs an API key", hint=hint)
-        # compare_digest takes as long for a wrong first byte as for a wrong last one.
-        if not hmac.compare_digest(given.encode("utf-8", "surrogateescape"), expected):
-            raise Unauthorized("wrong API key", hint=hint)
+        _check_key(given, expected)
 
     return require_key
+
+
+def _check_key(given: str | None, expected: bytes) -> None:
+    hint = f"send the key in the {KEY_HEADER} header (or Authorization: Bearer KEY)"
+    if not given:
+        raise Unauthorized("this API needs an API key", hint=hint)
+    # compare_digest takes as long for a wrong first byte as for a wrong last one.
+    if not hmac.compare_digest(given.encode("utf-8", "surrogateescape"), expected):
+        raise Unauthorized("wrong API key", hint=hint)
 
 
 # -- errors --------------------------------------------------------------------------------------
@@ -440,10 +573,6 @@ def _from_validation(exc: RequestValidationError) -> InvalidRequest:
 
 
 # -- request helpers -----------------------------------------------------------------------------
-def _runtime(svc: Service, name: str) -> Runtime:
-    return svc.runtime(name)
-
-
 async def _json_object(request: Request, allowed: tuple[str, ...]) -> dict[str, Any]:
     raw = await request.body()
     if not raw.strip():
