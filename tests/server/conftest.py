@@ -50,11 +50,17 @@ def interactions() -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The workspace folder: db.inter (≥1000 interactions), db.items, recommender ``shop``."""
+    root = tmp_path_factory.mktemp("server") / "ws"
+    make_workspace(root)
+    yield root
+
+
+def make_workspace(root: Path) -> None:
+    """A workspace with db.inter, db.items and the trained recommender ``shop`` (version 1)."""
     import pyarrow as pa
 
     from oaklake.recommend.train import create, train
 
-    root = tmp_path_factory.mktemp("server") / "ws"
     lake = oaklake.init(root)
     rows = interactions()
     assert len(rows["user_id"]) >= 1000
@@ -87,7 +93,6 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     create(lake, "shop", recipe="user-personalization", interactions="db.inter", items="db.items")
     train(lake, "shop", evaluate=False)
     lake.close()
-    yield root
 
 
 @pytest.fixture

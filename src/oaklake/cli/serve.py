@@ -42,8 +42,22 @@ def one_blas_thread() -> None:
     is_flag=True,
     help="Serve without an API key (only on a trusted machine or network).",
 )
+@click.option(
+    "--reload-interval",
+    type=click.FloatRange(min=0),
+    default=None,
+    metavar="SECONDS",
+    help="How often to look for newly trained versions and serve them ([server] "
+    "reload_interval; 5; 0 = keep the version loaded at start).",
+)
 @workspace_option
-def serve(host: str | None, port: int | None, no_auth: bool, workspace: Path | None) -> None:
+def serve(
+    host: str | None,
+    port: int | None,
+    no_auth: bool,
+    reload_interval: float | None,
+    workspace: Path | None,
+) -> None:
     """Serve recommendations over HTTP: Personalize's runtime API plus PutEvents.
 
     The API key comes from OAKLAKE_API_KEY or [server] api_key in oaklake.toml (a literal or
@@ -72,7 +86,13 @@ def serve(host: str | None, port: int | None, no_auth: bool, workspace: Path | N
             # The event writer commits to Iceberg from a thread; a 1 ms GIL switch interval
             # (default 5) hands the GIL back to the request loop sooner: p99 ~20 -> ~12 ms then.
             sys.setswitchinterval(0.001)
-            server = _server(lake, key, host or conf.host, conf.port if port is None else port)
+            server = _server(
+                lake,
+                key,
+                host or conf.host,
+                conf.port if port is None else port,
+                conf.reload_interval if reload_interval is None else reload_interval,
+            )
         except _Stop:
             raise
         except Exception as e:
@@ -100,7 +120,7 @@ def _on_signal(signum: int, frame: FrameType | None) -> None:
     raise _Stop(signum)
 
 
-def _server(lake: Any, key: str | None, host: str, port: int) -> Any:
+def _server(lake: Any, key: str | None, host: str, port: int, reload_interval: float) -> Any:
     import uvicorn
 
     from oaklake.server.app import create_app
@@ -121,7 +141,7 @@ def _server(lake: Any, key: str | None, host: str, port: int) -> Any:
                         h, p = sock.getsockname()[:2]
                         click.echo(f"oaklake API listening on http://{h}:{p}", err=True)
 
-    app = create_app(lake, api_key=key, preload=True)
+    app = create_app(lake, api_key=key, preload=True, reload_interval=reload_interval)
     config = uvicorn.Config(
         app,
         host=host,

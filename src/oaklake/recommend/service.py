@@ -11,6 +11,8 @@ the interactions table in batched commits by ``EventWriter`` (see ``events.py``)
 from __future__ import annotations
 
 import json
+import logging
+import os
 import threading
 import time
 import uuid
@@ -25,6 +27,8 @@ from oaklake.errors import InvalidInput
 if TYPE_CHECKING:
     from oaklake.app import Lake
     from oaklake.recommend.store import Version
+
+log = logging.getLogger("oaklake.server")
 
 MAX_RESULTS = 500
 DEFAULT_RESULTS = 25
@@ -123,6 +127,7 @@ class Runtime:
         self._filters: dict[str, Any] = {}
         self._trained: dict[int, list[tuple[int, str]]] = {}
         self._by_user: dict[int, np.ndarray] | None = None
+        self.successor: Runtime | None = None
 
     # -- state -----------------------------------------------------------------------------
     def _events_of(self, u: int) -> tuple[np.ndarray, np.ndarray]:
@@ -157,19 +162,41 @@ class Runtime:
     def record(self, user_key: str, item_id: str | None, event_type: str) -> bool:
         """Apply one event to the user's state; False when the item is unknown to the model
         (still persisted, used at the next training)."""
-        if item_id is None or item_id not in self.item_index:
-            return False
         with self.lock:
+            if self.successor is not None:  # replaced by a newer version meanwhile
+                return self.successor.record(user_key, item_id, event_type)
+            if item_id is None or item_id not in self.item_index:
+                return False
             self.live.setdefault(user_key, []).append((self.item_index[item_id], event_type))
         return True
 
     def merge_session(self, session_id: str, user_id: str) -> None:
         """An anonymous session's events become the user's (Personalize does it at retrain)."""
         with self.lock:
+            if self.successor is not None:
+                self.successor.merge_session(session_id, user_id)
+                return
             self.sessions[session_id] = user_id
             moved = self.live.pop(f"session:{session_id}", [])
             if moved:
                 self.live.setdefault(user_id, []).extend(moved)
+
+    def hand_over(self, newer: Runtime) -> None:
+        """Give ``newer`` (the next version) the events received since start and the session
+        merges, by item id (a retrain may renumber items; items it dropped are left out), and
+        forward every later event to it. Events the new version was trained on may be passed
+        twice: a history counts an item once."""
+        with self.lock:
+            for key, events in self.live.items():
+                moved = [
+                    (newer.item_index[t], kind)
+                    for t, kind in ((str(self.item_ids[i]), kind) for i, kind in events)
+                    if t in newer.item_index
+                ]
+                if moved:
+                    newer.live.setdefault(key, []).extend(moved)
+            newer.sessions.update(self.sessions)
+            self.successor = newer
 
     def user_key(self, session_id: str | None, user_id: str | None) -> str:
         if user_id:
@@ -420,6 +447,9 @@ class Service:
         # (~100 ms), far too slow for every PutEvents call: kept until a miss or a new load.
         self._tracker_cache: dict[str, list[str]] | None = None
         self._retry_at: dict[str, float] = {}
+        self._watcher: threading.Thread | None = None
+        self._looked: dict[str, int | None] = {}  # newest version folder read from the catalog
+        self._stop_watching = threading.Event()
 
     def runtime(self, name: str) -> Runtime:
         from oaklake.recommend.store import Store, check_name
@@ -494,11 +524,85 @@ class Service:
                 applied += rt.record(rt.user_key(e.session_id, e.user_id), e.item_id, e.event_type)
         return {"accepted": len(events), "applied": applied}
 
+    # -- new versions ----------------------------------------------------------------------
+    def watch_versions(self, interval: float) -> None:
+        """Serve each loaded recommender's newest version within ``interval`` seconds of its
+        training, and stop serving a deleted one (Personalize: updating a campaign). Checks run
+        in a background thread with its own workspace connection; 0 turns watching off."""
+        if interval <= 0 or self._watcher is not None:
+            return
+        self._watcher = threading.Thread(
+            target=self._watch, args=(interval,), name="oaklake-versions", daemon=True
+        )
+        self._watcher.start()
+
+    def _watch(self, interval: float) -> None:
+        from oaklake.app import Lake
+
+        lake = Lake(self.lake.settings)
+        try:
+            while not self._stop_watching.wait(interval):
+                try:
+                    self.reload(lake)
+                except Exception:  # the next round tries again; the served version stays
+                    log.warning("could not check for new recommender versions", exc_info=True)
+        finally:
+            lake.close()
+
+    def reload(self, lake: Lake | None = None) -> dict[str, int | None]:
+        """Bring the loaded recommenders up to their newest version now: name -> the version
+        now served (None: deleted, no longer served), for those that changed. A recommender
+        whose version folder has not changed costs a directory listing, not a catalog read."""
+        from oaklake.recommend.store import Store
+
+        store = Store(lake or self.lake)
+        changed: dict[str, int | None] = {}
+        for name, current in list(self.runtimes.items()):
+            folder = store.models_root() / name
+            newest = _newest_folder(folder)
+            if newest is not None and (
+                newest <= current.version.version or newest == self._looked.get(name)
+            ):
+                continue  # nothing new, or a folder already looked up (a training under way)
+            self._looked[name] = newest
+            found = store.find(name)
+            if found is None:  # deleted: the next call answers 404
+                with self._lock:
+                    self.runtimes.pop(name, None)
+                    self._tracker_cache = None
+                changed[name] = None
+                continue
+            latest = store.latest(name)
+            if latest.version == current.version.version:
+                continue
+            newer = Runtime(name, latest)  # loaded outside the lock: requests go on meanwhile
+            with self._lock:
+                current.hand_over(newer)
+                self.runtimes[name] = newer
+                self._tracker_cache = None
+            log.warning("recommender %s: now serving version %d", name, latest.version)
+            changed[name] = latest.version
+        return changed
+
     def flush(self) -> None:
         for w in list(self.writers.values()):
             w.flush()
 
     def close(self) -> None:
+        self._stop_watching.set()
+        if self._watcher is not None:
+            self._watcher.join(timeout=10)
+            self._watcher = None
         for w in list(self.writers.values()):
             w.close()
         self.writers.clear()
+
+
+def _newest_folder(folder: Path) -> int | None:
+    """The highest N of the ``v<N>`` folders in ``folder`` (None: no folder at all)."""
+    try:
+        names = [e.name for e in os.scandir(folder) if e.is_dir()]
+    except FileNotFoundError:
+        return None
+    numbers = [int(n[1:]) for n in names if n.startswith("v") and n[1:].isdigit()]
+    return max(numbers, default=0)

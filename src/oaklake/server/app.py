@@ -238,10 +238,13 @@ def create_app(
     api_key: str | None,
     service: Service | None = None,
     preload: bool = False,
+    reload_interval: float = 0.0,
 ) -> FastAPI:
     """The API over ``lake``'s recommenders. ``api_key=None`` serves without authentication (the
     caller decided that, e.g. ``oaklake serve --no-auth``). ``preload`` loads every trained
-    recommender at start-up, so the first request does not pay for it. The service (by default
+    recommender at start-up, so the first request does not pay for it; ``reload_interval``
+    (seconds, 0 = never) is how often the served recommenders are checked for a newer trained
+    version, which then replaces the old one without a restart. The service (by default
     the lake's own, ``lake.rec_service()``) has its event writers flushed and closed when the app
     shuts down."""
     svc: Service = service if service is not None else lake.rec_service()
@@ -250,6 +253,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if preload:
             _preload(lake, svc)
+        svc.watch_versions(reload_interval)
         try:
             yield
         finally:

@@ -18,9 +18,10 @@ from oaklake.errors import ConfigError
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
+DEFAULT_RELOAD_SECONDS = 5.0
 KEY_ENV = "OAKLAKE_API_KEY"
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_KEYS = ("api_key", "host", "port")
+_KEYS = ("api_key", "host", "port", "reload_interval")
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,8 @@ class ServerSettings:
     port: int = DEFAULT_PORT
     # Where the key comes from: ("env", NAME), ("literal", VALUE) or None (no key configured).
     key_source: tuple[str, str] | None = None
+    # Seconds between looks for newly trained versions of the served recommenders; 0 = never.
+    reload_interval: float = DEFAULT_RELOAD_SECONDS
 
     def api_key(self) -> str | None:
         """The key now: OAKLAKE_API_KEY, else the configured reference or literal, else None."""
@@ -56,7 +59,12 @@ class ServerSettings:
         elif self.key_source is not None:
             kind, value = self.key_source
             key = {"env": value} if kind == "env" else "***"
-        return {"host": self.host, "port": self.port, "api_key": key}
+        return {
+            "host": self.host,
+            "port": self.port,
+            "api_key": key,
+            "reload_interval": self.reload_interval,
+        }
 
     def __repr__(self) -> str:
         return f"ServerSettings({self.redacted()!r})"
@@ -79,7 +87,18 @@ def server_settings(settings: Settings) -> ServerSettings:
     port = section.get("port", DEFAULT_PORT)
     if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
         raise ConfigError(f"{where}: port must be a whole number from 0 to 65535, got {port!r}")
-    return ServerSettings(host=host, port=port, key_source=_key_source(section, where))
+    reload = section.get("reload_interval", DEFAULT_RELOAD_SECONDS)
+    if isinstance(reload, bool) or not isinstance(reload, int | float) or reload < 0:
+        raise ConfigError(
+            f"{where}: reload_interval must be a number of seconds >= 0, got {reload!r}",
+            hint="e.g. reload_interval = 5 (0: serve the version loaded at start until restart)",
+        )
+    return ServerSettings(
+        host=host,
+        port=port,
+        key_source=_key_source(section, where),
+        reload_interval=float(reload),
+    )
 
 
 def _key_source(section: dict[str, Any], where: str) -> tuple[str, str] | None:
