@@ -273,16 +273,29 @@ class Lake:
         num_results: int = 25,
         filter: str | None = None,
         filter_values: dict[str, Any] | str | None = None,
+        promotions: list[dict[str, Any]] | str | None = None,
     ) -> dict[str, Any]:
-        """GetRecommendations: for a user, or related items for an item."""
+        """GetRecommendations: for a user, or related items for an item; ``promotions`` is
+        Personalize's list of one promotion {name, percentPromotedItems, filter,
+        filterValues}."""
         from oaklake.errors import InvalidInput
+        from oaklake.recommend.promotions import parse_promotions
 
         rt = self.rec_service().runtime(name)
         if (user_id is None) == (item_id is None):
             raise InvalidInput("give a user id or an item id", code="REC_INVALID_ARGUMENT")
+        promotion = parse_promotions(promotions)
         if item_id is not None:
-            return rt.related(item_id, num_results, filter=filter, filter_values=filter_values)
-        return rt.recommend(user_id, num_results, filter=filter, filter_values=filter_values)
+            return rt.related(
+                item_id,
+                num_results,
+                filter=filter,
+                filter_values=filter_values,
+                promotion=promotion,
+            )
+        return rt.recommend(
+            user_id, num_results, filter=filter, filter_values=filter_values, promotion=promotion
+        )
 
     def rec_batch(
         self,

@@ -248,6 +248,11 @@ def evaluate(name: str, protocol: str, folds: int, as_json: bool, workspace: Pat
 @click.option("--num-results", "-n", type=int, default=10, show_default=True)
 @click.option("--filter", "filter_", default=None, help="A filter expression.")
 @click.option("--filter-values", default=None, help='JSON: {"CATEGORY": "\\"toys\\""}')
+@click.option(
+    "--promotion",
+    default=None,
+    help='JSON: {"name": "p", "percentPromotedItems": 20, "filter": "INCLUDE ItemID WHERE …"}',
+)
 @click.option("--json", "as_json", is_flag=True)
 @workspace_option
 def recommend(
@@ -257,6 +262,7 @@ def recommend(
     num_results: int,
     filter_: str | None,
     filter_values: str | None,
+    promotion: str | None,
     as_json: bool,
     workspace: Path | None,
 ) -> None:
@@ -264,7 +270,7 @@ def recommend(
     try:
         out = _lake(workspace).rec_recommend(
             name, user_id=user_id, item_id=item_id, num_results=num_results, filter=filter_,
-            filter_values=filter_values,
+            filter_values=filter_values, promotions=promotion,
         )  # fmt: skip
     except Exception as e:
         raise fail(e) from None
@@ -273,7 +279,10 @@ def recommend(
         return
     for rank, item in enumerate(out["itemList"], start=1):
         score = "-" if item["score"] is None else f"{item['score']:.4f}"
-        click.echo(f"{rank:>3}. {item['itemId']:<20} {score:>10}  {'; '.join(item['reasons'])}")
+        why = "; ".join(item["reasons"])
+        if "promotionName" in item:
+            why += f" [{item['promotionName']}]"
+        click.echo(f"{rank:>3}. {item['itemId']:<20} {score:>10}  {why}")
 
 
 @rec.command("batch")

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from oaklake.errors import InvalidInput
+from oaklake.recommend.promotions import PROMOTED, Promotion, place
 
 if TYPE_CHECKING:
     from oaklake.app import Lake
@@ -73,9 +74,13 @@ class Item:
     score: float | None
     reasons: list[str] = field(default_factory=list)
     index: int = -1  # the model's item index; -1 for an item the model does not know
+    promotion: str | None = None  # the promotion's name, for a promoted item
 
     def to_dict(self) -> dict[str, Any]:
-        return {"itemId": self.item_id, "score": self.score, "reasons": self.reasons}
+        out = {"itemId": self.item_id, "score": self.score, "reasons": self.reasons}
+        if self.promotion is not None:
+            out["promotionName"] = self.promotion
+        return out
 
 
 class Runtime:
@@ -253,6 +258,7 @@ class Runtime:
         filter: str | None = None,
         filter_values: dict[str, Any] | str | None = None,
         exclude_seen: bool = True,
+        promotion: Promotion | None = None,
     ) -> dict[str, Any]:
         """GetRecommendations for a user (an unknown user gets popular items)."""
         n = check_count(n)
@@ -262,21 +268,21 @@ class Runtime:
         seen = np.zeros(self.n_items, dtype=bool)
         if exclude_seen and history:
             seen[[i for i, _ in history]] = True
+        scorer = history and self.kind != "POPULAR_ITEMS"
+        popular = self.kind == "POPULAR_ITEMS" or self.recipe == "popularity-count"
+        scores = self._score(history) if scorer or popular else self.popularity
+        promoted, seen = self._promote(promotion, n, scores, user_id, history, None, seen)
+        rest = n - len(promoted)
         chosen: list[Item] = []
-        if history and self.kind != "POPULAR_ITEMS":
-            scores = self._score(history)
-            chosen = self._top(scores, n, mask, seen)
+        if scorer:
+            chosen = self._top(scores, rest, mask, seen)
             self._explain(chosen, history)
-        elif self.kind == "POPULAR_ITEMS" or self.recipe == "popularity-count":
-            scores = self._score(history)
-            chosen = self._top(scores, n, mask, seen)
+        elif popular:
+            chosen = self._top(scores, rest, mask, seen)
             reason = "Trending now" if self.recipe == "trending-now" else POPULAR
             for item in chosen:
                 item.reasons = [reason, *self._popular_in(item.item_id)]
-        return {
-            "itemList": [i.to_dict() for i in self._backfill(chosen, n, mask, seen)],
-            "recommendationId": f"RID-{uuid.uuid4()}",
-        }
+        return self._answer(self._backfill(chosen, rest, mask, seen), promoted)
 
     def related(
         self,
@@ -286,6 +292,7 @@ class Runtime:
         user_id: str | None = None,
         filter: str | None = None,
         filter_values: dict[str, Any] | str | None = None,
+        promotion: Promotion | None = None,
     ) -> dict[str, Any]:
         """GetRecommendations for an item (RELATED_ITEMS); an unknown item gets popular ones."""
         n = check_count(n)
@@ -293,19 +300,20 @@ class Runtime:
         current = self.item_index.get(item_id)
         mask = self._mask(filter, filter_values, user_id, history, current)
         seen = np.zeros(self.n_items, dtype=bool)
-        chosen: list[Item] = []
+        scores = self.popularity
         if current is not None:
             seen[current] = True
             scores = np.asarray(self.model.related(current), dtype=np.float32)
-            chosen = self._top(scores, n, mask, seen)
+        promoted, seen = self._promote(promotion, n, scores, user_id, history, current, seen)
+        rest = n - len(promoted)
+        chosen: list[Item] = []
+        if current is not None:
+            chosen = self._top(scores, rest, mask, seen)
             label = self._label(current)
             verb = "similar to" if self.recipe == "similar-items" else "often together with"
             for item in chosen:
                 item.reasons = [f"{verb} {label}"]
-        return {
-            "itemList": [i.to_dict() for i in self._backfill(chosen, n, mask, seen)],
-            "recommendationId": f"RID-{uuid.uuid4()}",
-        }
+        return self._answer(self._backfill(chosen, rest, mask, seen), promoted)
 
     def rank(
         self,
@@ -346,6 +354,40 @@ class Runtime:
         }
 
     # -- helpers ---------------------------------------------------------------------------
+    def _promote(
+        self,
+        promotion: Promotion | None,
+        n: int,
+        scores: np.ndarray,
+        user_id: str | None,
+        history: list[tuple[int, str]],
+        current: int | None,
+        seen: np.ndarray,
+    ) -> tuple[list[Item], np.ndarray]:
+        """The promoted items (best scores first, then the most popular: a brand-new item the
+        model cannot score yet can still be promoted) and ``seen`` with them marked taken."""
+        if promotion is None:
+            return [], seen
+        allowed = self._mask(promotion.filter, promotion.filter_values, user_id, history, current)
+        if allowed is None:  # an empty filter: parse_promotions refuses it; every item then
+            allowed = np.ones(self.n_items, dtype=bool)
+        candidates = np.flatnonzero(allowed & ~seen)
+        order = candidates[np.lexsort((-self.popularity[candidates], -scores[candidates]))]
+        order = order[: promotion.count(n)]
+        values = np.round(scores[order].astype(np.float64), 6).tolist()
+        promoted = [
+            Item(str(self.item_ids[i]), v, [PROMOTED], index=int(i), promotion=promotion.name)
+            for i, v in zip(order.tolist(), values, strict=True)
+        ]
+        taken = seen.copy()
+        taken[order] = True
+        return promoted, taken
+
+    def _answer(self, regular: list[Item], promoted: list[Item]) -> dict[str, Any]:
+        rid = f"RID-{uuid.uuid4()}"
+        items = place(regular, promoted, seed=rid) if promoted else regular
+        return {"itemList": [i.to_dict() for i in items], "recommendationId": rid}
+
     def _score(self, history: list[tuple[int, str]]) -> np.ndarray:
         return self.model.score_one([i for i, _ in history])
 

@@ -33,6 +33,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import oaklake
 from oaklake.errors import InvalidInput, OakError, did_you_mean
+from oaklake.recommend.promotions import parse_promotions
 
 if TYPE_CHECKING:
     from oaklake.app import Lake
@@ -42,6 +43,10 @@ log = logging.getLogger("oaklake.server")
 
 KEY_HEADER = "X-API-Key"
 _FILTER_VALUES_EXAMPLE = '{"GENRE": "\\"Comedy\\",\\"Drama\\""}'
+_PROMOTIONS_DOC = (
+    'a JSON list of one promotion: [{"name": "in-house", "percentPromotedItems": 20, '
+    '"filter": "INCLUDE ItemID WHERE Items.BRAND IN (\\"ours\\")", "filterValues": {}}]'
+)
 # Personalize's field and parameter names, so that a typo ("userID") is refused instead of
 # silently ignored.
 _GET_PARAMS: dict[str, tuple[tuple[str, bool, str], ...]] = {
@@ -52,6 +57,7 @@ _GET_PARAMS: dict[str, tuple[tuple[str, bool, str], ...]] = {
         ("numResults", False, "1-500 (default 25)"),
         ("filter", False, "a filter expression (URL-encoded)"),
         ("filterValues", False, "a JSON object: " + _FILTER_VALUES_EXAMPLE),
+        ("promotions", False, _PROMOTIONS_DOC),
     ),
     "/related-items": (
         ("recommender", True, "the recommender's name"),
@@ -60,6 +66,7 @@ _GET_PARAMS: dict[str, tuple[tuple[str, bool, str], ...]] = {
         ("numResults", False, "1-500 (default 25)"),
         ("filter", False, "a filter expression (URL-encoded)"),
         ("filterValues", False, "a JSON object: " + _FILTER_VALUES_EXAMPLE),
+        ("promotions", False, _PROMOTIONS_DOC),
     ),
 }
 _RANKING_FIELDS = ("recommender", "userId", "sessionId", "inputList", "filter", "filterValues")
@@ -119,6 +126,7 @@ class PredictedItem(BaseModel):
     reasons: list[str] = Field(
         description='why it is shown: "because you viewed X", "Popular item", "Trending now", …'
     )
+    promotionName: str | None = Field(None, description="set on promoted items only")
 
 
 class Recommendations(BaseModel):
@@ -450,6 +458,7 @@ def _get_answer(svc: Service, path: str, query: str) -> dict[str, Any]:
             )
     n = _whole(params.get("numResults"), "numResults", 25)
     values = _filter_values(params.get("filterValues"))
+    promotion = parse_promotions(params.get("promotions"))
     runtime = svc.runtime(params["recommender"])
     if path == "/recommendations":
         return runtime.recommend(
@@ -458,6 +467,7 @@ def _get_answer(svc: Service, path: str, query: str) -> dict[str, Any]:
             session_id=params.get("sessionId") or None,
             filter=params.get("filter"),
             filter_values=values,
+            promotion=promotion,
         )
     return runtime.related(
         params["itemId"],
@@ -465,6 +475,7 @@ def _get_answer(svc: Service, path: str, query: str) -> dict[str, Any]:
         user_id=params.get("userId") or None,
         filter=params.get("filter"),
         filter_values=values,
+        promotion=promotion,
     )
 
 
