@@ -320,6 +320,20 @@ class Lake:
             filter=filter,
         )
 
+    def rec_segment(
+        self,
+        name: str,
+        *,
+        input: str | os.PathLike[str],
+        output: str,
+        num_users: int = 25,
+    ) -> Any:
+        """A batch segment job (Item-Affinity / Item-Attribute-Affinity): for each input line's
+        item or item attributes, the users most likely to interact; JSON Lines or a table out."""
+        from oaklake.recommend.segment import run_segment
+
+        return run_segment(self, name, input=input, output=output, n=num_users)
+
     def rec_service(self) -> Any:
         """The serving side (one per Lake): runtimes loaded on first use, event writers."""
         if self._rec_service is None:

@@ -315,3 +315,27 @@ def batch(
     )
     if out.errors:
         sys.exit(1)
+
+
+@rec.command("segment")
+@click.argument("name")
+@click.option(
+    "--input",
+    "input_",
+    required=True,
+    help='JSON Lines: {"itemId": "…"} or {"itemAttributes": "ITEMS.X = \\"v\\""} per line.',
+)
+@click.option("--output", required=True, help="FILE.jsonl, or a table DB.T (overwritten).")
+@click.option("--num-users", "-n", type=int, default=25, show_default=True)
+@workspace_option
+def segment(name: str, input_: str, output: str, num_users: int, workspace: Path | None) -> None:
+    """A batch segment job: the users most likely to interact with each item or attribute."""
+    try:
+        out = _lake(workspace).rec_segment(name, input=input_, output=output, num_users=num_users)
+    except Exception as e:
+        raise fail(e) from None
+    click.echo(
+        f"{out.lines} input line(s), {out.errors} error(s), {out.rows} row(s) -> {out.output}"
+    )
+    if out.errors:
+        sys.exit(1)

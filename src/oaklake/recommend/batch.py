@@ -40,7 +40,7 @@ class BatchResult:
         }
 
 
-def _input_lines(path: Path) -> Iterator[tuple[int, Any]]:
+def input_lines(path: Path) -> Iterator[tuple[int, Any]]:
     try:
         handle = path.open(encoding="utf-8-sig")
     except FileNotFoundError:
@@ -111,13 +111,13 @@ def run_batch(
         )
     to_table = not output.lower().endswith((".jsonl", ".json", ".ndjson"))
     if to_table:
-        _check_table_target(lake, output)
+        check_table_target(lake, output)
     else:
         Path(output).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
     lines = (
         ((i + 1, {"userId": str(u)}) for i, u in enumerate(rt.user_ids.tolist()))
         if all_users
-        else _input_lines(Path(os.fspath(input)).expanduser())  # type: ignore[arg-type]
+        else input_lines(Path(os.fspath(input)).expanduser())  # type: ignore[arg-type]
     )
     outputs: list[dict[str, Any]] = []
     errors = 0
@@ -136,11 +136,11 @@ def run_batch(
     if to_table:
         rows = _write_table(lake, output, outputs)
     else:
-        rows = _write_jsonl(Path(output).expanduser(), outputs)
+        rows = write_jsonl(Path(output).expanduser(), outputs)
     return BatchResult(lines=count, errors=errors, rows=rows, output=output)
 
 
-def _write_jsonl(path: Path, outputs: list[dict[str, Any]]) -> int:
+def write_jsonl(path: Path, outputs: list[dict[str, Any]]) -> int:
     tmp = path.with_name(path.name + ".partial")
     with tmp.open("w", encoding="utf-8") as out:
         for o in outputs:
@@ -152,7 +152,7 @@ def _write_jsonl(path: Path, outputs: list[dict[str, Any]]) -> int:
     return len(outputs)
 
 
-def _check_table_target(lake: Lake, output: str) -> None:
+def check_table_target(lake: Lake, output: str) -> None:
     from oaklake.engine.ddl import parse_name
 
     schema, _ = parse_name(lake.engine, output)
@@ -161,8 +161,6 @@ def _check_table_target(lake: Lake, output: str) -> None:
 
 def _write_table(lake: Lake, output: str, outputs: list[dict[str, Any]]) -> int:
     import pyarrow as pa
-
-    from oaklake.engine.ddl import parse_name
 
     records: list[dict[str, Any]] = []
     for o in outputs:
@@ -195,14 +193,22 @@ def _write_table(lake: Lake, output: str, outputs: list[dict[str, Any]]) -> int:
             ("reason", pa.string()),
         ]
     )
-    table = pa.Table.from_pylist(records, schema=schema)
+    return write_table(lake, output, pa.Table.from_pylist(records, schema=schema))
+
+
+_DDL_TYPES = {"string": "string", "int32": "int", "double": "double"}
+
+
+def write_table(lake: Lake, output: str, table: Any) -> int:
+    """Create ``output`` with ``table``'s columns (string, int32, double) and fill it, or
+    replace what an existing table holds, in one snapshot."""
+    from oaklake.engine.ddl import parse_name
+
     s, t = parse_name(lake.engine, output)
     if not lake.catalog.table_exists(s, t):
-        lake.sql(
-            f"CREATE TABLE {s}.{t} (user_id string, source_item_id string, rank int, "
-            "item_id string, score double, reason string)"
-        )
+        columns = ", ".join(f"{f.name} {_DDL_TYPES[str(f.type)]}" for f in table.schema)
+        lake.sql(f"CREATE TABLE {s}.{t} ({columns})")
         lake.table(f"{s}.{t}").append(table)
     else:
         lake.table(f"{s}.{t}").overwrite(table)
-    return table.num_rows
+    return int(table.num_rows)
