@@ -138,6 +138,9 @@ def test_recommenders_are_trained_served_and_react_to_an_event(demo):
     rec = facts["rec"]
     assert rec["ndcg_25"] > rec["ndcg_25_popularity"]  # beats the popularity baseline
     assert rec["changed"] and rec["related"] == 3 and rec["server_exit"] == 0
+    assert len(rec["promoted"]) == 2  # 40% of 5
+    assert sorted(rec["audiences"].values()) == [100, 100]
+    assert rec["event_item"] in rec["audiences"]
     assert any(r.startswith("because you viewed") for r in rec["reasons_after"])
     with oaklake.connect(folder) as lake:
         assert [r.name for r in lake.rec_list()] == ["foryou", "similar"]

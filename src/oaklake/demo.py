@@ -275,6 +275,7 @@ def _recommendations(lake: Any, folder: Path, console: Any) -> dict[str, Any]:
     import socket
     import subprocess
     import sys
+    import urllib.parse
     import urllib.request
 
     from oaklake.recommend import sample
@@ -387,6 +388,20 @@ def _recommendations(lake: Any, folder: Path, console: Any) -> dict[str, Any]:
         _show(console, "GET /recommendations again, no retraining", after)
         related = call(f"/related-items?recommender=similar&itemId={new_item}&numResults=3")
         _show(console, f"GET /related-items?recommender=similar&itemId={new_item}", related)
+        promotion = {
+            "name": "new-in",
+            "percentPromotedItems": 40,
+            "filter": "INCLUDE ItemID WHERE Items.CATEGORY IN ($C)",
+            "filterValues": {"C": f'"{category[new_item]}"'},
+        }
+        query = urllib.parse.urlencode(
+            {"recommender": "foryou", "userId": shopper, "numResults": 5,
+             "promotions": json.dumps([promotion])}
+        )  # fmt: skip
+        promoted = call(f"/recommendations?{query}")
+        _show(console, f"GET /recommendations with a promotion of {category[new_item]} (40%)",
+              promoted)  # fmt: skip
+        facts["promoted"] = [i["itemId"] for i in promoted["itemList"] if "promotionName" in i]
         facts["changed"] = [i["itemId"] for i in before["itemList"]] != [
             i["itemId"] for i in after["itemList"]
         ]
@@ -401,6 +416,28 @@ def _recommendations(lake: Any, folder: Path, console: Any) -> dict[str, Any]:
         except subprocess.TimeoutExpired:
             server.kill()
     facts["server_exit"] = server.returncode
+    # The other direction: who to tell about a product, or about a whole category.
+    jobs = folder / "samples" / "store" / "audiences.jsonl"
+    chosen = facts["event_item"]
+    jobs.write_text(
+        json.dumps({"itemId": chosen})
+        + "\n"
+        + json.dumps({"itemAttributes": f'ITEMS.CATEGORY = "{category[chosen]}"'})
+        + "\n"
+    )
+    console.print(
+        f"[cyan]oaklake rec segment foryou --input {jobs.name} --output store.audiences -n 100"
+        "[/cyan]"
+    )
+    lake.rec_segment("foryou", input=jobs, output="store.audiences", num_users=100)
+    audiences = lake.sql(
+        "SELECT coalesce(item_id, item_attributes) AS segment, count(*) AS users, "
+        "string_agg(user_id, ', ' ORDER BY rank) FILTER (WHERE rank <= 4) AS first_users "
+        "FROM store.audiences GROUP BY 1 ORDER BY 1"
+    ).rows
+    for who, count, first in audiences:
+        console.print(f"  {who}: {count} users, first {first}", highlight=False)
+    facts["audiences"] = {str(who): int(count) for who, count, _ in audiences}
     return facts
 
 
