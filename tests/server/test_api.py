@@ -433,6 +433,20 @@ def test_unknown_tracking_id(client: TestClient) -> None:
 
 
 # -- the real server -----------------------------------------------------------------------------
+def wait_until_up(http: httpx.Client, proc: subprocess.Popen[str]) -> None:
+    """Until ``oaklake serve`` answers /health (the test fails if it exits or takes > 60 s)."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if http.get("/health").status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.1)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -465,16 +479,7 @@ def test_oaklake_serve(trained: Path, ws_lake: Lake) -> None:
     try:
         base = f"http://127.0.0.1:{port}"
         with httpx.Client(base_url=base, headers=HEADERS, timeout=10) as http:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if http.get("/health").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert proc.poll() is None, proc.communicate()
-                assert time.monotonic() < deadline, "the server did not start"
-                time.sleep(0.1)
+            wait_until_up(http, proc)
             assert (
                 http.get(
                     "/recommendations", params={"recommender": "shop"}, headers={"X-API-Key": ""}

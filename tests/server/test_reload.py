@@ -15,7 +15,7 @@ import oaklake
 from oaklake.server.settings import server_settings
 
 from .conftest import HEADERS, KEY, make_workspace
-from .test_api import OAKLAKE, _free_port, events
+from .test_api import OAKLAKE, _free_port, events, wait_until_up
 
 
 @pytest.fixture
@@ -117,16 +117,7 @@ def test_oaklake_serve_serves_a_retrained_version(fresh: Path) -> None:
                 listed = http.get("/recommenders").json()["recommenders"]
                 return next(r["servedVersion"] for r in listed if r["name"] == "shop")
 
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if http.get("/health").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert proc.poll() is None, proc.communicate()
-                assert time.monotonic() < deadline, "the server did not start"
-                time.sleep(0.1)
+            wait_until_up(http, proc)
             assert served() == 1
             assert http.post("/events", json=events("u3", "s-1", "i60", "i61")).status_code == 200
             lake = oaklake.connect(fresh)

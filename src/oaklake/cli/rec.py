@@ -310,11 +310,7 @@ def batch(
         )  # fmt: skip
     except Exception as e:
         raise fail(e) from None
-    click.echo(
-        f"{out.lines} input line(s), {out.errors} error(s), {out.rows} row(s) -> {out.output}"
-    )
-    if out.errors:
-        sys.exit(1)
+    _job_done(out)
 
 
 @rec.command("segment")
@@ -334,6 +330,11 @@ def segment(name: str, input_: str, output: str, num_users: int, workspace: Path
         out = _lake(workspace).rec_segment(name, input=input_, output=output, num_users=num_users)
     except Exception as e:
         raise fail(e) from None
+    _job_done(out)
+
+
+def _job_done(out: Any) -> None:
+    """A batch job's summary line; exit 1 when some input lines failed."""
     click.echo(
         f"{out.lines} input line(s), {out.errors} error(s), {out.rows} row(s) -> {out.output}"
     )
