@@ -191,6 +191,8 @@ def test_killed_mid_read_leaves_the_table_unchanged(
     else:
         assert not lake.catalog.table_exists("default", "events")
         loads_exactly_once(lake, big, 0, BIG_ROWS)
+    # The killed process's staging folder went with the next ingest.
+    assert not staging.exists() or list(staging.iterdir()) == []
 
 
 @pytest.mark.slow
@@ -326,3 +328,36 @@ def test_two_overlapping_ingests_of_the_same_file_load_it_once(
     assert result.status == "skipped" and result.skipped_files == [str(small)]
     assert state(seeded)[1] == 10 + 2_000
     assert [r[0] for r in ledger_rows(seeded)].count("small.csv") == 1
+
+
+def test_the_next_ingest_sweeps_what_killed_ones_left(lake: Lake, tmp_path: Path) -> None:
+    """Staging folders of a dead process on this machine, or older than a day, are removed by
+    the next ingest; a live process's folder is left alone."""
+    import socket
+
+    from oaklake.ingest.load import sweep_staging
+
+    base = lake.settings.root / ".oaklake" / "staging"
+    base.mkdir(parents=True)
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    host = socket.gethostname()
+    folders = {}
+    for name, owner in (("dead", f"{host} {gone.stdout.strip()}"),
+                        ("alive", f"{host} {os.getpid()}"),
+                        ("elsewhere", f"another-host {gone.stdout.strip()}"),
+                        ("ancient", None)):  # fmt: skip
+        folders[name] = base / name
+        folders[name].mkdir()
+        (folders[name] / "part-1.parquet").write_bytes(b"x")
+        if owner is not None:
+            (base / f"{name}.owner").write_text(owner)
+    day_ago = time.time() - 2 * 24 * 3600
+    os.utime(folders["ancient"], (day_ago, day_ago))
+    (base / "orphan.owner").write_text(f"{host} {gone.stdout.strip()}")  # died before its COPY
+    path = tmp_path / "one.csv"
+    path.write_text("id,name\n1,a\n")
+    lake.ingest(path, "default.swept")
+    left = sorted(p.name for p in base.iterdir())
+    assert left == ["alive", "alive.owner", "elsewhere", "elsewhere.owner"]
+    assert sweep_staging(lake.settings.root) == []

@@ -19,6 +19,7 @@ import datetime as dt
 import os
 import re
 import shutil
+import socket
 import threading
 import time
 import uuid
@@ -245,7 +246,8 @@ def ingest(
     if existing is not None:
         ledger_mod.Ledger(lake).repair(existing, full)
 
-    staging = lake.settings.root / ".oaklake" / "staging" / batch_id
+    sweep_staging(lake.settings.root)
+    staging = _staging_folder(lake.settings.root, batch_id)
     try:
         with ThreadPoolExecutor(max_workers=1) as pool:
             sums = pool.submit(lambda: [checksum(f.path) for f in files])
@@ -335,6 +337,7 @@ def ingest(
     finally:
         reader.drop_rejects(engine)
         shutil.rmtree(staging, ignore_errors=True)
+        _owner_file(staging).unlink(missing_ok=True)
         _drop_empty(staging.parent)
     result.seconds = time.perf_counter() - started
     return result
@@ -1326,6 +1329,68 @@ def _removed(
         )
     touched = {f.partition for f in files}
     return [f for f in removed if f.partition in touched]
+
+
+_STALE_SECONDS = 24 * 3600
+
+
+def _staging_folder(root: Path, batch_id: str) -> Path:
+    """The batch's staging folder (made by the COPY, which wants it empty) and, beside it,
+    ``<batch>.owner`` naming the process that stages into it."""
+    folder = root / ".oaklake" / "staging" / batch_id
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    _owner_file(folder).write_text(f"{socket.gethostname()} {os.getpid()}\n", encoding="utf-8")
+    return folder
+
+
+def _owner_file(folder: Path) -> Path:
+    return folder.with_name(folder.name + ".owner")
+
+
+def sweep_staging(root: Path) -> list[Path]:
+    """Remove the staging folders killed ingests left behind: those whose process on this
+    machine is gone, and any older than a day (another machine's, or one without an owner file).
+    Runs at the start of every ingest; returns the folders it removed."""
+    base = root / ".oaklake" / "staging"
+    try:
+        names = {e.name for e in os.scandir(base)}
+    except FileNotFoundError:
+        return []
+    removed = []
+    host = socket.gethostname()
+    batches = {n.removesuffix(".owner") for n in names}
+    for batch in sorted(batches):
+        folder = base / batch
+        owner = _owner_file(folder)
+        try:
+            owner_host, pid = owner.read_text(encoding="utf-8").split()
+            gone = owner_host == host and not _alive(int(pid))
+        except (OSError, ValueError):
+            gone = False
+        stamps = [t for t in (_mtime(folder), _mtime(owner)) if t is not None]
+        old = bool(stamps) and time.time() - max(stamps) > _STALE_SECONDS
+        if gone or old:
+            shutil.rmtree(folder, ignore_errors=True)
+            owner.unlink(missing_ok=True)
+            removed.append(folder)
+    return removed
+
+
+def _mtime(path: Path) -> float | None:
+    try:
+        return path.stat().st_mtime
+    except OSError:  # gone meanwhile (its ingest finished)
+        return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
 
 
 def _drop_empty(folder: Path) -> None:
