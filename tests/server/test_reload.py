@@ -62,6 +62,7 @@ def test_a_training_under_way_is_looked_up_once(
 ) -> None:
     """A version folder without its catalog row (training, or a failed one) is read from the
     catalog once, not at every check."""
+    from oaklake.recommend import service
     from oaklake.recommend.store import Store
 
     looked: list[str] = []
@@ -81,6 +82,9 @@ def test_a_training_under_way_is_looked_up_once(
         assert svc.reload() == {} and looked == ["shop"]
         assert svc.reload() == {} and looked == ["shop"]
         assert svc.runtime("shop").version.version == 1
+        # A while later the catalog is read again: the row may have been committed meanwhile.
+        monkeypatch.setattr(service, "_RELOOK_SECONDS", 0.0)
+        assert svc.reload() == {} and looked == ["shop", "shop"]
     finally:
         lake.close()
 
