@@ -50,6 +50,9 @@ _VERBS = {
 _LABELS = ("TITLE", "NAME", "PRODUCT_NAME")
 _EXPLAIN_HISTORY = 20  # latest history items looked at to explain a recommendation
 _RETRY_SECONDS = 30.0  # how long events skip a recommender that could not be loaded
+# A version folder appears just before its catalog row is committed (or stays, from a failed
+# training): the catalog is read again for it after this long, not at every check.
+_RELOOK_SECONDS = 10.0
 
 
 def check_count(n: Any) -> int:
@@ -490,7 +493,8 @@ class Service:
         self._tracker_cache: dict[str, list[str]] | None = None
         self._retry_at: dict[str, float] = {}
         self._watcher: threading.Thread | None = None
-        self._looked: dict[str, int | None] = {}  # newest version folder read from the catalog
+        # name -> (newest version folder, when the catalog was read for it)
+        self._looked: dict[str, tuple[int | None, float]] = {}
         self._stop_watching = threading.Event()
 
     def runtime(self, name: str) -> Runtime:
@@ -602,11 +606,13 @@ class Service:
         for name, current in list(self.runtimes.items()):
             folder = store.models_root() / name
             newest = _newest_folder(folder)
-            if newest is not None and (
-                newest <= current.version.version or newest == self._looked.get(name)
-            ):
-                continue  # nothing new, or a folder already looked up (a training under way)
-            self._looked[name] = newest
+            if newest is not None and newest <= current.version.version:
+                continue  # nothing new
+            looked = self._looked.get(name)
+            now = time.monotonic()
+            if looked is not None and looked[0] == newest and now - looked[1] < _RELOOK_SECONDS:
+                continue  # a folder whose version was not in the catalog a moment ago
+            self._looked[name] = (newest, now)
             found = store.find(name)
             if found is None:  # deleted: the next call answers 404
                 with self._lock:
