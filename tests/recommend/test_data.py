@@ -138,3 +138,85 @@ def test_load_from_tables_and_sql(lake: Lake) -> None:
     with pytest.raises(OakError) as info:
         data.load(lake, "not a table; drop")
     assert info.value.code == "INVALID_INPUT"
+
+
+def users_table(n: int = 60, extra: int = 3) -> pa.Table:
+    """Users u0..u59 (all in ``interactions()``) plus ``extra`` users with no interactions."""
+    ids = [f"u{i}" for i in range(n + extra)]
+    return pa.table(
+        {
+            "USER_ID": ids,
+            "GENDER": ["F" if i % 3 else "M" for i in range(n + extra)],
+            "INTERESTS": ["Running|yoga" if i % 2 else "chess" for i in range(n + extra)],
+            "AGE": pa.array([18 + i for i in range(n + extra)], pa.int32()),
+            "EMAIL": [f"user{i}@example.com" for i in range(n + extra)],
+            "CITY": [f"city {i % 55}" for i in range(n + extra)],
+            "VIP": [i % 4 == 0 for i in range(n + extra)],
+        }
+    )
+
+
+def test_users_dataset_gives_binary_user_features() -> None:
+    ds = data.build(interactions(), users=users_table())
+    t = ds.train
+    assert t.user_features.shape == (63, len(t.user_feature_names)) and t.n_users == 63
+    names = t.user_feature_names
+    # categorical values split on |, lower case; booleans are categories
+    assert {
+        "GENDER=f",
+        "GENDER=m",
+        "INTERESTS=running",
+        "INTERESTS=yoga",
+        "INTERESTS=chess",
+    } <= set(names)
+    assert {"VIP=true", "VIP=false"} <= set(names)
+    # numbers in 5 quantile bins labelled from their edges (ages 18..80: 30.4, 42.8, …)
+    ages = [n for n in names if n.startswith("AGE ")]
+    assert ages == ["AGE 18-30", "AGE 31-42", "AGE 43-55", "AGE 56-67", "AGE 68-80"]
+    # one value per user (EMAIL) and more than 50 values (CITY) are no features
+    assert not any(n.startswith(("EMAIL", "CITY")) for n in names)
+    assert ds.stats["user_attributes_skipped"] == {
+        "EMAIL": "a different value for every user",
+        "CITY": "55 distinct values (more than 50)",
+    }
+    assert ds.stats["user_features"] == len(names)
+    # rows are users: u1 is F, likes running and yoga, 19, not VIP; a user without interactions
+    # has a row too
+    index = ds.user_index()
+    row = t.user_features[index["u1"]].toarray()[0]
+    on = {names[j] for j in np.flatnonzero(row)}
+    assert on == {"GENDER=f", "INTERESTS=running", "INTERESTS=yoga", "AGE 18-30", "VIP=false"}
+    assert t.user_features[index["u62"]].nnz == 4 and t.matrix[index["u62"]].nnz == 0
+    assert set(t.user_features.data) == {1.0}
+
+
+def test_user_feature_spec_encodes_new_values_like_training() -> None:
+    ds = data.build(interactions(), users=users_table())
+    spec, names = ds.user_feature_spec, ds.train.user_feature_names
+    attrs = {
+        "GENDER": np.array(["f", None, "X"], dtype=object),  # an unseen value: no feature
+        "AGE": np.array([5, 31, 99], dtype=object),  # outside the training range: the end bins
+        "INTERESTS": np.array(["YOGA | chess", "", None], dtype=object),
+    }
+    rows = data.encode_user_features(attrs, spec, 3)
+    assert rows.shape == (3, len(names))
+    got = [sorted(names[j] for j in rows[u].indices) for u in range(3)]
+    assert got == [
+        ["AGE 18-30", "GENDER=f", "INTERESTS=chess", "INTERESTS=yoga"],
+        ["AGE 31-42"],
+        ["AGE 68-80"],
+    ]
+    # the spec is plain JSON: it is stored with a version and read back by serving
+    import json
+
+    assert json.loads(json.dumps(spec)) == spec
+
+
+def test_numeric_columns_with_few_values_are_categories() -> None:
+    spec, skipped = data.user_feature_spec(
+        {"KIDS": np.array([0, 1, 2, 1, None, 2.0], dtype=object)}
+    )
+    assert spec == [{"column": "KIDS", "kind": "categorical", "values": ["0", "1", "2"]}]
+    assert skipped == {}
+    spec, skipped = data.user_feature_spec({"EMPTY": np.array([None, None], dtype=object)})
+    assert spec == [] and skipped == {"EMPTY": "no values"}

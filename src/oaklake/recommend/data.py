@@ -29,6 +29,9 @@ MIN_INTERACTIONS = 1000
 MIN_USERS_WITH_TWO = 25
 RESERVED_ITEM_FIELDS = ("ITEM_ID", "CREATION_TIMESTAMP")
 _NUMERIC_BINS = 5
+# A categorical user attribute with more distinct values than this (ZIP codes, e-mail domains)
+# is not a feature: each value would hold a handful of users, too few to say what they like.
+MAX_USER_FEATURE_VALUES = 50
 
 
 class DatasetError(InvalidInput):
@@ -48,6 +51,9 @@ class Dataset:
     user_attrs: dict[str, np.ndarray] = field(default_factory=dict)  # FIELD -> per user index
     item_attrs: dict[str, np.ndarray] = field(default_factory=dict)  # FIELD -> per item index
     stats: dict[str, Any] = field(default_factory=dict)
+    # How user attributes became ``train.user_features`` (see ``user_feature_spec``); serving
+    # encodes a user's attributes with the same spec so they land on the same columns.
+    user_feature_spec: list[dict[str, Any]] = field(default_factory=list)
 
     def user_index(self) -> dict[str, int]:
         return {u: i for i, u in enumerate(self.user_ids.tolist())}
@@ -217,6 +223,10 @@ def build(
     user_attrs = _aligned(user_attr_t, "USER_ID", u_index) if user_attr_t is not None else {}
     item_attrs = _aligned(item_attr_t, "ITEM_ID", i_index) if item_attr_t is not None else {}
     features, names = _item_features(item_attrs, len(item_universe))
+    user_spec, skipped = user_feature_spec(user_attrs)
+    user_features = (
+        encode_user_features(user_attrs, user_spec, len(user_universe)) if user_spec else None
+    )
     created = None
     if "CREATION_TIMESTAMP" in item_attrs:
         raw = item_attrs.pop("CREATION_TIMESTAMP")
@@ -231,6 +241,8 @@ def build(
         item_features=features,
         feature_names=names,
         item_created=created,
+        user_features=user_features,
+        user_feature_names=user_feature_names(user_spec),
     )
     stats = {
         "interactions": len(eu),
@@ -243,6 +255,8 @@ def build(
         "first_timestamp": int(times.min()) if len(times) else None,
         "last_timestamp": int(times.max()) if len(times) else None,
         "item_features": len(names),
+        "user_features": len(user_feature_names(user_spec)),
+        "user_attributes_skipped": skipped,
     }
     return Dataset(
         user_ids=user_universe,
@@ -252,6 +266,7 @@ def build(
         user_attrs=user_attrs,
         item_attrs=item_attrs,
         stats=stats,
+        user_feature_spec=user_spec,
     )
 
 
@@ -385,3 +400,150 @@ def _item_features(attrs: dict[str, np.ndarray], n_items: int) -> tuple[Any, lis
         return None, []
     data = np.ones(len(rows), dtype=np.float32)
     return sp.csr_matrix((data, (rows, cols)), shape=(n_items, len(names)), dtype=np.float32), names
+
+
+# -- user features -----------------------------------------------------------------------------
+def _value_text(value: Any) -> str:
+    """A categorical value as a feature key: lower case, ``2.0`` as ``2``."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip().lower()
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(
+        value, bool | np.bool_
+    )
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value))
+
+
+def _parts(value: Any) -> list[str]:
+    """A categorical value's features: ``|``-separated values apart, as Personalize splits them."""
+    if _missing(value):
+        return []
+    return [t for t in (_value_text(p) for p in str(value).split("|")) if t]
+
+
+def user_feature_spec(
+    attrs: dict[str, np.ndarray],
+) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """How each user attribute becomes binary features, and the attributes left out (and why).
+
+    Categorical values are split on ``|``, one feature per value. Numbers are cut into quantile
+    bins (``AGE 25-31``), since a 34-year-old says about as much as a 35-year-old; a numeric
+    column with at most ``_NUMERIC_BINS`` distinct values is kept value by value. Categorical
+    columns with more than ``MAX_USER_FEATURE_VALUES`` values, or a different value for every
+    user (an e-mail, a ZIP code), are skipped: no value would gather enough users to learn from.
+    The spec is plain JSON, stored with a version so serving bins exactly as training did.
+    """
+    spec: list[dict[str, Any]] = []
+    skipped: dict[str, str] = {}
+    for name, values in attrs.items():
+        present = [v for v in values if not _missing(v)]
+        if not present:
+            skipped[name] = "no values"
+            continue
+        if all(_is_number(v) for v in present):
+            numbers = np.asarray(present, dtype=np.float64)
+            distinct = np.unique(numbers)
+            if len(distinct) > _NUMERIC_BINS:
+                spec.append(_numeric_spec(name, numbers))
+                continue
+            spec.append({"column": name, "kind": "categorical",
+                         "values": [_value_text(float(x)) for x in distinct]})  # fmt: skip
+            continue
+        vocab = sorted({p for v in present for p in _parts(v)})
+        raw = {str(v) for v in present}
+        if len(present) > 1 and len(raw) == len(present):
+            skipped[name] = "a different value for every user"
+        elif len(vocab) > MAX_USER_FEATURE_VALUES:
+            skipped[name] = f"{len(vocab)} distinct values (more than {MAX_USER_FEATURE_VALUES})"
+        elif vocab:
+            spec.append({"column": name, "kind": "categorical", "values": vocab})
+        else:
+            skipped[name] = "no values"
+    return spec, skipped
+
+
+def _numeric_spec(name: str, numbers: np.ndarray) -> dict[str, Any]:
+    """Quantile bins of ``numbers``: the inner edges (a value >= edge k is past bin k) and labels
+    from the observed range (``AGE 7-24``, ``AGE 25-30`` … for integers)."""
+    low, high = float(numbers.min()), float(numbers.max())
+    integral = bool(np.all(numbers == np.round(numbers)))
+    edges = np.quantile(numbers, np.linspace(0, 1, _NUMERIC_BINS + 1)[1:-1])
+    if integral:
+        edges = np.ceil(edges)
+    edges = np.unique(edges[edges > low])
+    bounds = [low, *edges.tolist(), high]
+    labels = []
+    for b in range(len(edges) + 1):
+        lo, hi = bounds[b], bounds[b + 1]
+        last = b == len(edges)
+        if integral:
+            top = int(hi) if last else int(hi) - 1
+            text = f"{int(lo)}" if top <= int(lo) else f"{int(lo)}-{top}"
+        else:
+            text = f"{lo:g}-{hi:g}"
+        labels.append(f"{name} {text}")
+    return {"column": name, "kind": "numeric", "edges": edges.tolist(), "labels": labels}
+
+
+def user_feature_names(spec: list[dict[str, Any]]) -> list[str]:
+    """The feature columns a spec produces, in order."""
+    names: list[str] = []
+    for col in spec:
+        if col["kind"] == "numeric":
+            names.extend(col["labels"])
+        else:
+            names.extend(f"{col['column']}={v}" for v in col["values"])
+    return names
+
+
+def encode_user_features(
+    attrs: dict[str, np.ndarray], spec: list[dict[str, Any]], n_users: int
+) -> Any:
+    """Users x features (CSR float32, ones) for ``attrs`` aligned over ``n_users`` users.
+
+    Values the spec does not know (a category first seen after training) and missing columns
+    give no feature.
+    """
+    import scipy.sparse as sp
+
+    rows: list[np.ndarray] = []
+    cols: list[np.ndarray] = []
+    offset = 0
+    for col in spec:
+        values = attrs.get(col["column"])
+        if col["kind"] == "numeric":
+            width = len(col["labels"])
+            if values is not None:
+                numbers = np.array(
+                    [float(v) if _is_number(v) else np.nan for v in values], dtype=np.float64
+                )
+                known = np.flatnonzero(~np.isnan(numbers))
+                bins = np.searchsorted(np.asarray(col["edges"]), numbers[known], side="right")
+                rows.append(known)
+                cols.append(offset + bins)
+        else:
+            width = len(col["values"])
+            if values is not None:
+                index = {v: offset + k for k, v in enumerate(col["values"])}
+                pairs = [
+                    (u, index[p]) for u, v in enumerate(values) for p in _parts(v) if p in index
+                ]
+                if pairs:
+                    found = np.asarray(pairs, dtype=np.int64)
+                    rows.append(found[:, 0])
+                    cols.append(found[:, 1])
+        offset += width
+    r = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+    c = np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64)
+    out = sp.csr_matrix(
+        (np.ones(len(r), dtype=np.float32), (r, c)), shape=(n_users, offset), dtype=np.float32
+    )
+    out.sum_duplicates()
+    out.data[:] = 1.0
+    return out

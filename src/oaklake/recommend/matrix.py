@@ -24,7 +24,9 @@ class TrainData:
     need time (trending-now). ``item_features``: CSR items x features (one-hot categorical
     attributes, ``|``-separated values split; numeric attributes binned), or None.
     ``item_created``: per item, its CREATION_TIMESTAMP (unix seconds) or -1 when unknown (for
-    exploration of new items).
+    exploration of new items). ``user_features``: CSR users x features, ones (categorical user
+    attributes split on ``|``, numeric ones binned; see ``data.user_feature_spec``), or None;
+    rows cover every user, those without interactions too.
     """
 
     matrix: sp.csr_matrix
@@ -34,6 +36,8 @@ class TrainData:
     item_features: sp.csr_matrix | None = None
     feature_names: list[str] = field(default_factory=list)
     item_created: np.ndarray | None = None
+    user_features: sp.csr_matrix | None = None
+    user_feature_names: list[str] = field(default_factory=list)
 
     @property
     def n_users(self) -> int:

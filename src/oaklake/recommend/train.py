@@ -226,6 +226,8 @@ def save_dataset(dataset: Dataset, folder: Path) -> None:
         "n_users": int(t.n_users),
         "n_items": int(t.n_items),
         "stats": dataset.stats,
+        # how user attributes became the model's feature columns: serving encodes with it
+        "user_feature_spec": dataset.user_feature_spec,
     }
     (folder / "dataset.json").write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
 
