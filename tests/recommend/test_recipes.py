@@ -33,6 +33,7 @@ from oaklake.recommend.recipes import (
     ease_weights,
     load_model,
     trend_window,
+    user_attribute_lift,
     validate_params,
 )
 
@@ -50,6 +51,7 @@ class Synthetic:
 
     Extra planted facts: items ``pair`` are bought together by 40 users; item ``cold`` (the last)
     has attributes (cluster 3) but no interactions and was created at the latest timestamp.
+    Users have attributes too: their cluster (``cluster=c``) and a noise value (``noise=0|1``).
     """
 
     def __init__(self, seed: int = 7, n_users: int = 1500, n_items: int = 400) -> None:
@@ -57,6 +59,7 @@ class Synthetic:
         self.item_cluster = rng.integers(0, N_CLUSTERS, n_items)
         weight = 1.0 / (1.0 + rng.permutation(n_items)) ** 0.9  # power-law popularity
         user_cluster = rng.integers(0, N_CLUSTERS, n_users)
+        self.user_cluster = user_cluster
         users: list[np.ndarray] = []
         items: list[np.ndarray] = []
         # The planted pair: two of the rarest items, in different clusters.
@@ -97,6 +100,16 @@ class Synthetic:
         )
         self.created = np.full(self.n_items, -1, dtype=np.int64)
         self.created[self.cold] = int(self.times.max())
+        user_noise = rng.integers(0, 2, n_users)
+        rows = np.repeat(np.arange(n_users), 2)
+        cols = np.stack([user_cluster, N_CLUSTERS + user_noise], axis=1).ravel()
+        self.user_features = sp.csr_matrix(
+            (np.ones(len(rows), np.float32), (rows, cols)), shape=(n_users, N_CLUSTERS + 2)
+        )
+        self.user_feature_names = [f"cluster={c}" for c in range(N_CLUSTERS)] + [
+            "noise=0",
+            "noise=1",
+        ]
 
     def train_data(self, keep_users: np.ndarray | None = None) -> TrainData:
         mask = np.ones(len(self.users), bool) if keep_users is None else keep_users[self.users]
@@ -110,6 +123,8 @@ class Synthetic:
             feature_names=[f"cluster={c}" for c in range(N_CLUSTERS)]
             + ["noise=0", "noise=1", "noise=2"],
             item_created=self.created,
+            user_features=self.user_features,
+            user_feature_names=self.user_feature_names,
         )
 
 
@@ -286,6 +301,10 @@ def test_unknown_parameter_names_every_valid_one():
         ("user-personalization", {"alpha": float("nan")}),
         ("user-personalization", {"exploration_weight": 1.5}),
         ("user-personalization", {"exploration_item_age_cutoff_days": 0}),
+        ("user-personalization", {"user_attribute_weight": -0.5}),
+        ("user-personalization", {"user_attribute_weight": "lots"}),
+        ("user-personalization", {"user_attribute_weight": float("inf")}),
+        ("personalized-ranking", {"user_attribute_weight": True}),
         ("sims", {"popularity_discount_factor": -0.1}),
         ("sims", {"neighbours": 0}),
         ("similar-items", {"attribute_weight": 2}),
@@ -598,21 +617,38 @@ def test_a_user_with_no_history_gets_popular_items(models: dict[str, Model]):
 
 def test_score_one_is_score_users_of_one_row(data: TrainData, models: dict[str, Model]):
     """The service's per-request path (no sparse matrices) gives the batch path's scores, for
-    every model, with repeats in the history and for an empty one."""
+    every model, with repeats in the history and for an empty one, with and without user
+    features."""
     rng = np.random.default_rng(5)
-    n = data.n_items
+    n, n_features = data.n_items, data.user_features.shape[1]
     for name, model in models.items():
         for size in (0, 1, 7, 40):
-            items = rng.integers(0, n, size=size)
-            history = np.concatenate([items, items[: size // 2]])  # repeats count once
-            row = np.zeros(n, dtype=np.float32)
-            row[items] = 1.0
-            expected = model.score_users(sp.csr_matrix(row[None, :]))[0]
-            got = model.score_one(history)
-            assert got.shape == (n,) and got.dtype == np.float32, name
-            np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6, err_msg=name)
+            for features in ([], [2], [2, 9, 2]):  # repeats count once
+                items = rng.integers(0, n, size=size)
+                history = np.concatenate([items, items[: size // 2]])  # repeats count once
+                row = np.zeros(n, dtype=np.float32)
+                row[items] = 1.0
+                f_row = np.zeros(n_features, dtype=np.float32)
+                f_row[features] = 1.0
+                expected = model.score_users(
+                    sp.csr_matrix(row[None, :]), user_features=sp.csr_matrix(f_row[None, :])
+                )[0]
+                got = model.score_one(history, user_features=features)
+                assert got.shape == (n,) and got.dtype == np.float32, name
+                np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6, err_msg=name)
+                if not features:
+                    np.testing.assert_array_equal(got, model.score_one(history), err_msg=name)
         with pytest.raises(InvalidInput) as e:
             model.score_one([0, n])
+        assert e.value.code == "REC_INVALID_ARGUMENT", name
+    for name in ("user-personalization", "ials", "personalized-ranking"):
+        model = models[name]
+        assert model.n_user_features == n_features, name
+        with pytest.raises(InvalidInput) as e:
+            model.score_one([0], user_features=[n_features])
+        assert e.value.code == "REC_INVALID_ARGUMENT", name
+        with pytest.raises(InvalidInput) as e:  # one feature row per history row
+            model.score_users(sp.csr_matrix((2, n)), user_features=data.user_features[:3])
         assert e.value.code == "REC_INVALID_ARGUMENT", name
 
 
@@ -698,6 +734,12 @@ def test_save_load_round_trips_every_recipe(
         )
         assert loaded.params == model.params and loaded.info == model.info
         np.testing.assert_array_equal(loaded.score_users(history), model.score_users(history))
+        features = data.user_features[:30]
+        np.testing.assert_array_equal(
+            loaded.score_users(history, user_features=features),
+            model.score_users(history, user_features=features),
+        )
+        assert loaded.n_user_features == model.n_user_features
         np.testing.assert_array_equal(loaded.related(7), model.related(7))
         np.testing.assert_array_equal(loaded.popularity(), model.popularity())
         np.testing.assert_array_equal(loaded.exploration_boost(), model.exploration_boost())
@@ -716,3 +758,137 @@ def test_load_refuses_the_wrong_type_and_damaged_folders(tmp_path: Path, models:
     with pytest.raises(InvalidInput) as info:
         load_model(tmp_path / "sims")
     assert info.value.code == "REC_BAD_MODEL"
+
+
+# ---- user attributes -----------------------------------------------------------------------
+
+
+def cluster_rows(n_items: int) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """One user per taste cluster with no history: empty rows and their ``cluster=c`` rows."""
+    features = sp.csr_matrix(
+        (np.ones(N_CLUSTERS, np.float32), (np.arange(N_CLUSTERS), np.arange(N_CLUSTERS))),
+        shape=(N_CLUSTERS, N_CLUSTERS + 2),
+    )
+    return sp.csr_matrix((N_CLUSTERS, n_items), dtype=np.float32), features
+
+
+def test_a_new_user_with_attributes_gets_what_users_like_them_like(
+    synth: Synthetic, data: TrainData, models: dict[str, Model]
+):
+    """No history: a = 1, the scores are attribute popularity (global popularity times each
+    feature value's smoothed lift), and they pick the user's own cluster's items."""
+    empty, features = cluster_rows(data.n_items)
+    for name in ("user-personalization", "ials"):
+        model = models[name]
+        assert isinstance(model, EaseModel | IalsModel)
+        assert model.info["user_attributes_used"] is True
+        assert model.info["user_features"] == synth.user_feature_names
+        scores = model.score_users(empty, exploration_weight=0, user_features=features)
+        lift = user_attribute_lift(data.matrix, data.user_features)
+        pop = model.popularity()
+        expected = pop[None, :] * np.exp(lift[:N_CLUSTERS].astype(np.float64))
+        expected /= expected.max(axis=1, keepdims=True)
+        np.testing.assert_allclose(scores, expected, rtol=1e-4, atol=1e-6, err_msg=name)
+        np.testing.assert_allclose(scores, model.attribute_scores(features), rtol=1e-6)
+        top = np.argsort(-scores, axis=1)[:, :20]
+        own = (synth.item_cluster[top] == np.arange(N_CLUSTERS)[:, None]).mean()
+        popular = np.argsort(-pop)[:20]
+        baseline = np.mean([(synth.item_cluster[popular] == c).mean() for c in range(N_CLUSTERS)])
+        assert own >= 0.8 and baseline < 0.3, (own, baseline)
+    # Without attributes a new user still gets popularity, exploration included.
+    model = models["user-personalization"]
+    no_features = sp.csr_matrix(features.shape, dtype=np.float32)
+    weight = model.params["exploration_weight"]
+    pop = model.popularity()
+    np.testing.assert_allclose(
+        model.score_users(empty, user_features=no_features),
+        np.tile(pop / pop.max() + weight * model.exploration_boost(), (N_CLUSTERS, 1)),
+        rtol=1e-6,
+    )
+
+
+def test_user_attribute_lift_is_the_smoothed_rate_ratio():
+    # 4 users with interactions, 1 without (ignored); feature 0 = users 0, 1, 4; feature 1 = 2.
+    x = sp.csr_matrix(
+        np.array(
+            [[1, 1, 0], [1, 0, 0], [0, 1, 1], [0, 0, 1], [0, 0, 0]],
+            dtype=np.float32,
+        )
+    )
+    f = sp.csr_matrix(np.array([[1, 0], [1, 0], [0, 1], [0, 0], [1, 0]], dtype=np.float32))
+    lift = user_attribute_lift(x, f, prior=2.0)
+    p = np.array([2, 2, 2]) / 4
+    rate0 = (np.array([2, 1, 0]) + 2 * p) / (2 + 2)
+    rate1 = (np.array([0, 1, 1]) + 2 * p) / (1 + 2)
+    np.testing.assert_allclose(lift, np.log(np.stack([rate0, rate1]) / p), rtol=1e-6)
+
+
+def test_attributes_shrink_as_history_grows(data: TrainData):
+    """(1 - a) * model + a * attributes, both scaled to max |1|, a = lam / (lam + n)."""
+    lam = 2.0
+    model = RECIPES["user-personalization"].fit(
+        data, {"exploration_weight": 0, "user_attribute_weight": lam}
+    )
+    assert isinstance(model, EaseModel)
+    rows = sp.csr_matrix(data.matrix[:12], dtype=np.float32).tolil()
+    for u in range(12):  # histories of 0 to 11 items
+        keep = rows.rows[u][:u]
+        rows.rows[u], rows.data[u] = keep, [1.0] * len(keep)
+    history = sp.csr_matrix(rows)
+    features = data.user_features[:12]
+    got = model.score_users(history, user_features=features)
+    plain = model.score_users(history)  # no attributes: the model alone, popularity when empty
+    attr = model.attribute_scores(features)
+    for u in range(12):
+        a = lam / (lam + u)
+        own = plain[u] / np.abs(plain[u]).max() if u else np.zeros_like(plain[u])
+        np.testing.assert_allclose(got[u], (1 - a) * own + a * attr[u], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(got[0], attr[0], rtol=1e-6)  # no history: a = 1
+
+
+def test_user_attribute_weight_zero_is_the_model_without_attributes(data: TrainData):
+    import dataclasses
+
+    params = {"exploration_weight": 0.3}
+    off = RECIPES["user-personalization"].fit(data, {**params, "user_attribute_weight": 0})
+    plain = RECIPES["user-personalization"].fit(
+        dataclasses.replace(data, user_features=None, user_feature_names=[]), params
+    )
+    assert off.n_user_features == 0 and off.info["user_attributes_used"] is False
+    assert "user_attr_lift" not in off._arrays()
+    keep = np.ones(20, dtype=np.float32)
+    keep[3] = 0.0  # one user without history
+    history = sp.csr_matrix(sp.diags(keep) @ data.matrix[:20])
+    history.eliminate_zeros()
+    features = data.user_features[:20]
+    np.testing.assert_array_equal(
+        off.score_users(history, user_features=features), plain.score_users(history)
+    )
+    np.testing.assert_array_equal(off.score_one([], user_features=[1]), plain.score_one([]))
+    # A users dataset is needed: without one, the default weight changes nothing either.
+    assert plain.n_user_features == 0 and plain.info["user_attributes_used"] is False
+
+
+def test_models_saved_without_user_attributes_still_load(
+    tmp_path: Path, data: TrainData, models: dict[str, Model]
+):
+    """Versions trained before user attributes have no user_attr_lift array: they load and
+    score as they did, ignoring any features the caller passes."""
+    for name in ("user-personalization", "ials"):
+        folder = tmp_path / name
+        models[name].save(folder)
+        with np.load(folder / "model.npz", allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in npz.files if k != "user_attr_lift"}
+        assert len(arrays) == len(models[name]._arrays()) - 1
+        with open(folder / "model.npz", "wb") as fh:
+            np.savez(fh, **arrays)
+        old = load_model(folder)
+        assert old.n_user_features == 0
+        history = sp.csr_matrix(data.matrix[:10])
+        np.testing.assert_array_equal(
+            old.score_users(history, user_features=data.user_features[:10]),
+            old.score_users(history),
+        )
+        np.testing.assert_array_equal(
+            old.score_one([], user_features=[0, 3]), models[name].score_one([])
+        )

@@ -108,6 +108,34 @@ def one_row(idx: np.ndarray, n_items: int) -> sp.csr_matrix:
     return sp.csr_matrix((data, idx.astype(np.int32), indptr), shape=(1, n_items))
 
 
+def _rows_by_abs_max(scores: np.ndarray) -> np.ndarray:
+    """Each row divided by its largest absolute value (all-zero rows stay zero), in place."""
+    top = np.abs(scores).max(axis=1, keepdims=True) if scores.shape[0] else 1.0
+    scores /= np.where(top > 0, top, 1.0).astype(np.float32)
+    return scores
+
+
+def check_user_features(features: Any, n_features: int, n_rows: int | None = None) -> sp.csr_matrix:
+    """The caller's user-feature rows as binary CSR (one per history row when ``n_rows``)."""
+    rows = binary(features if sp.issparse(features) else np.atleast_2d(features))
+    if rows.shape[1] != n_features or (n_rows is not None and rows.shape[0] != n_rows):
+        raise InvalidInput(
+            f"user_features is {rows.shape[0]} x {rows.shape[1]}; the history has {n_rows} "
+            f"row(s) and the model knows {n_features} user features",
+            hint="build user features with the training data's feature columns, one row per "
+            "history row",
+            code="REC_INVALID_ARGUMENT",
+        )
+    return rows
+
+
+def _exp_to_max_one(log: np.ndarray) -> np.ndarray:
+    """exp of each row's log-scores, scaled to a maximum of 1 (-inf gives 0)."""
+    top = log.max(axis=1, keepdims=True)
+    out: np.ndarray = np.exp(log - np.where(np.isfinite(top), top, 0.0)).astype(np.float32)
+    return out
+
+
 def _normalised(vector: np.ndarray) -> np.ndarray:
     """A non-negative score vector scaled to a maximum of 1 (all zeros stays all zeros)."""
     top = float(vector.max()) if vector.size else 0.0
@@ -148,28 +176,48 @@ class Model:
         """Distinct users per item, float32 (a copy: callers may mask it in place)."""
         return self._popularity.copy()
 
-    def score_users(self, history: Any) -> np.ndarray:
-        """Scores for k users (k x n_items float32); this base model ignores the history."""
+    @property
+    def n_user_features(self) -> int:
+        """User-feature columns the model scores with (0: it does not use user attributes)."""
+        return 0
+
+    def score_users(self, history: Any, user_features: Any = None) -> np.ndarray:
+        """Scores for k users (k x n_items float32); this base model ignores the history.
+
+        ``user_features`` (k x ``n_user_features``, ones) is used by models that score with user
+        attributes and ignored by the others, so a caller can always pass what it has.
+        """
         rows = check_history(history, self.n_items)
         return np.tile(self._popularity, (rows.shape[0], 1))
 
-    def _score_one(self, idx: np.ndarray) -> np.ndarray:
-        return self._popularity.copy()
-
-    def score_one(self, items: Any) -> np.ndarray:
+    def score_one(self, items: Any, user_features: Any = None) -> np.ndarray:
         """One user's scores (n_items float32) from the indices of the items they interacted
-        with, repeats allowed: ``score_users`` of that one binary row, without building sparse
-        matrices. The service calls this on every request, where scipy's constructors alone
-        cost ~0.3 ms."""
+        with, repeats allowed, and of their user features: ``score_users`` of that one binary
+        row, without building sparse matrices. The service calls this on every request, where
+        scipy's constructors alone cost ~0.3 ms."""
         idx = np.unique(np.asarray(items, dtype=np.int64))
         if len(idx) and (idx[0] < 0 or idx[-1] >= self.n_items):
             bad = int(idx[0] if idx[0] < 0 else idx[-1])
             self._check_item(bad)
-        return self._score_one(idx)
+        feats = None
+        if user_features is not None and self.n_user_features:
+            feats = np.unique(np.asarray(user_features, dtype=np.int64))
+            if len(feats) and (feats[0] < 0 or feats[-1] >= self.n_user_features):
+                raise InvalidInput(
+                    f"user feature index {int(feats[0] if feats[0] < 0 else feats[-1])} is "
+                    f"outside the model's {self.n_user_features} user features",
+                    hint="map user attributes with the version's user feature spec",
+                    code="REC_INVALID_ARGUMENT",
+                )
+            feats = feats if len(feats) else None
+        return self._score_one(idx, feats)
 
-    def _score_one(self, idx: np.ndarray) -> np.ndarray:
-        """``score_one`` for sorted unique in-range indices; subclasses do it without scipy."""
-        return np.asarray(self.score_users(one_row(idx, self.n_items))[0], dtype=np.float32)
+    def _score_one(self, idx: np.ndarray, feats: np.ndarray | None = None) -> np.ndarray:
+        """``score_one`` for sorted unique in-range item (and feature) indices; subclasses do
+        it without scipy."""
+        features = None if feats is None else one_row(feats, self.n_user_features)
+        scores = self.score_users(one_row(idx, self.n_items), user_features=features)
+        return np.asarray(scores[0], dtype=np.float32)
 
     def related(self, item: int) -> np.ndarray:
         """Scores of items related to ``item``; without a notion of relation, popularity."""
@@ -265,11 +313,11 @@ class TrendingModel(Model):
     def trend(self) -> np.ndarray:
         return self._trend.copy()
 
-    def score_users(self, history: Any) -> np.ndarray:
+    def score_users(self, history: Any, user_features: Any = None) -> np.ndarray:
         rows = check_history(history, self.n_items)
         return np.tile(self._trend, (rows.shape[0], 1))
 
-    def _score_one(self, idx: np.ndarray) -> np.ndarray:
+    def _score_one(self, idx: np.ndarray, feats: np.ndarray | None = None) -> np.ndarray:
         return self._trend.copy()
 
     def related(self, item: int) -> np.ndarray:
@@ -308,12 +356,12 @@ class ItemSimilarityModel(Model):
     def similarity(self) -> sp.csr_matrix:
         return self._similarity
 
-    def score_users(self, history: Any) -> np.ndarray:
+    def score_users(self, history: Any, user_features: Any = None) -> np.ndarray:
         rows = check_history(history, self.n_items)
         scores = np.asarray((binary(rows) @ self._similarity).toarray(), dtype=np.float32)
         return self._cold_rows(rows, scores)
 
-    def _score_one(self, idx: np.ndarray) -> np.ndarray:
+    def _score_one(self, idx: np.ndarray, feats: np.ndarray | None = None) -> np.ndarray:
         if not len(idx):
             return _normalised(self._popularity)
         # The neighbour rows of the history, gathered straight from the CSR arrays and summed
@@ -356,17 +404,37 @@ class ItemSimilarityModel(Model):
 
 
 class PersonalizationModel(Model):
-    """User-personalization and personalized-ranking: a scorer plus exploration of new items.
+    """User-personalization and personalized-ranking: a scorer plus exploration of new items,
+    and optionally user attributes.
 
     Exploration (Personalize's ``explorationWeight``): each user's scores are scaled to a maximum
     of 1 and ``weight * boost`` is added, where ``boost`` is 1 for a brand-new item nobody has
     touched and falls to 0 with age (at ``exploration_item_age_cutoff_days``) and with popularity.
     With weight 0 the scores are the model's own, untouched.
+
+    User attributes (``user_attr_lift``, features x items): ``attr(i)`` is the popularity of item
+    i among users who share the user's feature values, naive-Bayes style — global popularity
+    times, per feature value, the (smoothed) lift of the item's rate among users with that value
+    (``recipes.user_attribute_lift``). A user without history gets ``attr`` (scaled to max 1)
+    instead of global popularity; a user with n items gets ``(1 - a) * model + a * attr``, both
+    scaled to max |1|, with ``a = lam / (lam + n)`` (``lam`` = ``user_attribute_weight``): the
+    attributes are a prior that the user's own history overrides as it grows.
     """
 
-    def __init__(self, *args: Any, boost: np.ndarray, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, boost: np.ndarray, user_attr_lift: np.ndarray | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self._boost = np.ascontiguousarray(boost, dtype=np.float32)
+        self._attr_lift = (
+            None if user_attr_lift is None else np.ascontiguousarray(user_attr_lift, np.float32)
+        )
+        with np.errstate(divide="ignore"):  # items nobody has: log 0 = -inf, attr 0
+            self._attr_base = np.log(self._popularity)
+
+    @property
+    def n_user_features(self) -> int:
+        return 0 if self._attr_lift is None else int(self._attr_lift.shape[0])
 
     def exploration_boost(self) -> np.ndarray:
         return self._boost.copy()
@@ -375,20 +443,64 @@ class PersonalizationModel(Model):
         """The model's scores before exploration; EASE and iALS each define it."""
         raise NotImplementedError(f"{type(self).__name__} does not define model_scores")
 
-    def score_users(self, history: Any, exploration_weight: float | None = None) -> np.ndarray:
-        """Scores for k users; ``exploration_weight`` overrides the trained default per call.
+    def attribute_scores(self, features: Any) -> np.ndarray:
+        """``attr`` for k users' feature rows (k x n_items, each row scaled to max 1).
+
+        Rows without any feature get global popularity (scaled), what they would be served.
+        """
+        rows = check_user_features(features, self.n_user_features)
+        if self._attr_lift is None:
+            return np.tile(_normalised(self._popularity), (rows.shape[0], 1))
+        log = np.asarray(rows @ self._attr_lift, dtype=np.float32) + self._attr_base
+        return _exp_to_max_one(log)
+
+    def _attribute_one(self, feats: np.ndarray) -> np.ndarray:
+        assert self._attr_lift is not None
+        log = self._attr_lift[feats].sum(axis=0, dtype=np.float32) + self._attr_base
+        return _exp_to_max_one(log[None, :])
+
+    def _attribute_weight(self) -> float:
+        return float(self.params.get("user_attribute_weight", 0.0)) if self.n_user_features else 0.0
+
+    def score_users(
+        self,
+        history: Any,
+        user_features: Any = None,
+        exploration_weight: float | None = None,
+    ) -> np.ndarray:
+        """Scores for k users; ``user_features`` (k x ``n_user_features``, ones, or None) are the
+        users' attributes; ``exploration_weight`` overrides the trained default per call.
 
         The override is how a campaign's own ``explorationWeight`` (or an evaluation, with 0)
         applies without retraining.
         """
         rows = check_history(history, self.n_items)
-        empty = np.diff(binary(rows).indptr) == 0  # nothing positive to go on
-        return self._explore(self.model_scores(rows), empty, exploration_weight)
+        lengths = np.diff(binary(rows).indptr)
+        empty = lengths == 0  # nothing positive to go on
+        scores = self.model_scores(rows)
+        lam = self._attribute_weight()
+        if user_features is not None and lam > 0:
+            feats = check_user_features(user_features, self.n_user_features, rows.shape[0])
+            has = np.diff(feats.indptr) > 0
+            if has.any():
+                a = (lam / (lam + lengths[has])).astype(np.float32)[:, None]
+                attr = self.attribute_scores(feats[has])
+                scores[has] = (1 - a) * _rows_by_abs_max(scores[has]) + a * attr
+                empty &= ~has  # their attributes, not global popularity
+        return self._explore(scores, empty, exploration_weight)
 
-    def _score_one(self, idx: np.ndarray) -> np.ndarray:
-        empty = np.array([len(idx) == 0])
-        scores = self.model_scores_one(idx)[None, :] if len(idx) else self._cold_row()
-        return self._explore(scores, empty, None)[0]
+    def _score_one(self, idx: np.ndarray, feats: np.ndarray | None = None) -> np.ndarray:
+        n = len(idx)
+        scores: np.ndarray = self.model_scores_one(idx)[None, :] if n else self._cold_row()
+        empty = n == 0
+        lam = self._attribute_weight() if feats is not None else 0.0
+        if lam > 0:
+            assert feats is not None
+            a = np.float32(lam / (lam + n))
+            scores = (1 - a) * _rows_by_abs_max(scores) + a * self._attribute_one(feats)
+            empty = False  # their attributes, not global popularity
+        out: np.ndarray = self._explore(scores, np.array([empty]), None)[0]
+        return out
 
     def model_scores_one(self, idx: np.ndarray) -> np.ndarray:
         """``model_scores`` for one user's sorted unique item indices (n_items float32)."""
@@ -408,8 +520,7 @@ class PersonalizationModel(Model):
             else exploration_weight
         )
         if weight > 0:
-            top = np.abs(scores).max(axis=1, keepdims=True) if scores.shape[0] else 1.0
-            scores /= np.where(top > 0, top, 1.0).astype(np.float32)
+            _rows_by_abs_max(scores)
             scores += np.float32(weight) * self._boost
         if empty.any():
             scores[empty] = (
@@ -418,7 +529,10 @@ class PersonalizationModel(Model):
         return scores
 
     def _arrays(self) -> dict[str, np.ndarray]:
-        return {"popularity": self._popularity, "boost": self._boost}
+        out = {"popularity": self._popularity, "boost": self._boost}
+        if self._attr_lift is not None:  # absent in models trained without user attributes
+            out["user_attr_lift"] = self._attr_lift
+        return out
 
 
 class EaseModel(PersonalizationModel):
@@ -462,6 +576,7 @@ class EaseModel(PersonalizationModel):
             meta["info"],
             boost=arrays["boost"],
             weights=arrays["weights"],
+            user_attr_lift=arrays.get("user_attr_lift"),
         )
 
 
@@ -532,6 +647,7 @@ class IalsModel(PersonalizationModel):
             meta["info"],
             boost=arrays["boost"],
             item_factors=arrays["item_factors"],
+            user_attr_lift=arrays.get("user_attr_lift"),
         )
 
 
