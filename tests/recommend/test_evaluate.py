@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pytest
@@ -498,3 +498,69 @@ def test_strong_generalization_tunes_per_fold_on_training_users_only() -> None:
     assert result["ndcg_at_100"] == plain["ndcg_at_100"]
     with pytest.raises(InvalidInput, match="nothing to evaluate"):
         ev.evaluate_strong_generalization(None, data)
+
+
+# --- user attributes: cold start and short histories -----------------------------------------
+
+
+class ClusterPopular:
+    """Popularity among training users with the same feature (here: their taste cluster); records
+    the histories and user features it is asked to score."""
+
+    seen: ClassVar[list[tuple[sp.csr_matrix, sp.csr_matrix]]] = []
+
+    def __init__(self, data: TrainData) -> None:
+        assert data.user_features is not None
+        x = (data.matrix > 0).astype(np.float32)
+        self.by_feature = np.asarray((data.user_features.T @ x).todense(), dtype=np.float32)
+
+    def score_users(self, history: sp.csr_matrix, user_features: Any = None) -> np.ndarray:
+        ClusterPopular.seen.append((history.copy(), user_features.copy()))
+        return np.asarray(user_features @ self.by_feature, dtype=np.float32)
+
+
+def with_clusters(data: TrainData, n_clusters: int = 5) -> TrainData:
+    """``clustered`` data with each user's cluster (u % n_clusters) as their one feature."""
+    import dataclasses
+
+    users = np.arange(data.n_users)
+    features = sp.csr_matrix(
+        (np.ones(data.n_users, np.float32), (users, users % n_clusters)),
+        shape=(data.n_users, n_clusters),
+    )
+    names = [f"cluster={c}" for c in range(n_clusters)]
+    return dataclasses.replace(data, user_features=features, user_feature_names=names)
+
+
+def test_cold_start_folds_nothing_in_and_targets_every_item() -> None:
+    data, _ = clustered(n_users=150)
+    data = with_clusters(data)
+    ClusterPopular.seen = []
+    result = ev.evaluate_cold_start(ClusterPopular, data, folds=5)
+    folds = ev.strong_generalization_folds(data, folds=5)
+    assert len(ClusterPopular.seen) == 5
+    for fold_users, (history, features) in zip(folds, ClusterPopular.seen, strict=True):
+        assert history.shape[0] == fold_users.size and history.nnz == 0  # nothing folded in
+        np.testing.assert_array_equal(features.toarray(), data.user_features[fold_users].toarray())
+    # every held-out user is scored, on all their items: the metrics' denominators say so
+    assert [f["n_users"] for f in result["folds"]] == [f.size for f in folds]
+    for name in ev.SG_METRICS:
+        assert result[name][0] > 1.3 * result["baseline"][name][0], name
+    # popularity scored the cold-start way is its own baseline
+    plain = ev.evaluate_cold_start(Popular, clustered(n_users=150)[0], folds=5)
+    for name in ev.SG_METRICS:
+        assert plain[name] == plain["baseline"][name]
+
+
+def test_fold_in_keeps_only_k_items_of_each_history() -> None:
+    data, _ = clustered(n_users=120)
+    spy = Spy(ItemKNN)
+    short = ev.evaluate_strong_generalization(spy, data, folds=5, fold_in=2)
+    full = ev.evaluate_strong_generalization(ItemKNN, data, folds=5)
+    for history in spy.histories:
+        assert (np.diff(history.indptr) == 2).all()  # every user here has 12+ items
+    # the same users are scored on the same 20%; a shorter history tells the model less
+    assert [f["n_users"] for f in short["folds"]] == [f["n_users"] for f in full["folds"]]
+    assert short["ndcg_at_100"][0] < full["ndcg_at_100"][0]
+    with pytest.raises(InvalidInput):
+        ev.evaluate_strong_generalization(ItemKNN, data, fold_in=-1)

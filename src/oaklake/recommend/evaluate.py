@@ -1,12 +1,18 @@
 """Offline evaluation: Personalize's metrics and split ("PZ"), and strong generalisation.
 
-Two protocols, both holding users out so that a model is judged on people it never trained on
+Three protocols, all holding users out so that a model is judged on people it never trained on
 (what happens in production when a new user arrives and we fold in their history):
 
 * ``evaluate_personalize`` — Amazon Personalize's own split and metric names, so that a solution
   version reports the same JSON a Personalize user knows, always next to Popularity-Count.
 * ``evaluate_strong_generalization`` — Liang et al. 2018's protocol, so that our recipes can be
-  checked against published Recall@20/50 and NDCG@100 numbers.
+  checked against published Recall@20/50 and NDCG@100 numbers (``fold_in=k``: only k items of
+  each held-out history, for users who have just arrived).
+* ``evaluate_cold_start`` — the same folds with nothing folded in: what a user who has only
+  their attributes (a users dataset row) is served.
+
+When the data has ``user_features``, held-out users' rows of it are passed to ``score_users``
+(``user_features=``), as serving passes a user's attributes.
 
 Recipes are passed in as ``fit`` callables (``TrainData -> Scorer``), so nothing here depends on a
 recipe's implementation. The training data a ``fit`` receives keeps the full users x items shape:
@@ -47,7 +53,8 @@ SG_METRICS = ("recall_at_20", "recall_at_50", "ndcg_at_100")
 
 
 class Scorer(Protocol):
-    """What a trained recipe must offer to be evaluated."""
+    """What a trained recipe must offer to be evaluated (and, when the data has user features,
+    accept ``user_features=``: one CSR row of them per history row)."""
 
     def score_users(self, history: sp.csr_matrix) -> np.ndarray:
         """Scores ``(rows of history) x n_items``; higher is better. History rows are users the
@@ -179,7 +186,7 @@ class _Popularity:
     def __init__(self, train: sp.csr_matrix) -> None:
         self.counts = np.asarray((train > 0).sum(axis=0), dtype=np.float32).ravel()
 
-    def score_users(self, history: sp.csr_matrix) -> np.ndarray:
+    def score_users(self, history: sp.csr_matrix, user_features: Any = None) -> np.ndarray:
         return np.broadcast_to(self.counts, (history.shape[0], self.counts.size))
 
 
@@ -189,7 +196,12 @@ def popularity_fit(data: TrainData) -> Scorer:
 
 
 def _rank_held_out(
-    model: Scorer, history: sp.csr_matrix, targets: sp.csr_matrix, k: int, batch_rows: int
+    model: Scorer,
+    history: sp.csr_matrix,
+    targets: sp.csr_matrix,
+    k: int,
+    batch_rows: int,
+    user_features: sp.csr_matrix | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Top-``k`` lists and hit flags for every row, excluding each row's history items."""
     n_rows, n_items = history.shape
@@ -197,7 +209,10 @@ def _rank_held_out(
     for start in range(0, n_rows, batch_rows):
         stop = min(start + batch_rows, n_rows)
         hist = history[start:stop]
-        raw = model.score_users(hist)
+        if user_features is None:
+            raw = model.score_users(hist)
+        else:
+            raw = model.score_users(hist, user_features=user_features[start:stop])  # type: ignore[call-arg]
         if getattr(raw, "shape", None) != (stop - start, n_items):
             raise InvalidInput(
                 f"score_users returned shape {getattr(raw, 'shape', None)}, "
@@ -366,9 +381,10 @@ def evaluate_personalize(
         )
     catalog = data.n_items if n_catalog is None else n_catalog
 
+    features = _features_of(data, split.test_users[scored])
     results: dict[str, Any] = {}
     for key, fitter in (("metrics", fit), ("baseline", popularity_fit)):
-        ranked, hits = _rank_held_out(fitter(train), history, target, 25, batch_rows)
+        ranked, hits = _rank_held_out(fitter(train), history, target, 25, batch_rows, features)
         results[key] = _pz_metrics(ranked, hits, n_rel, catalog)
     results["n_users_held_out"] = int(n_held)
     results["n_users_scored"] = int(scored.size)
@@ -417,33 +433,55 @@ def _binarize(
 
 
 def _fold_in_split(
-    matrix: sp.csr_matrix, users: np.ndarray, seen: np.ndarray, rng: np.random.Generator
+    matrix: sp.csr_matrix,
+    users: np.ndarray,
+    seen: np.ndarray,
+    rng: np.random.Generator,
+    fold_in: int | None = None,
 ) -> tuple[sp.csr_matrix, sp.csr_matrix]:
     """Held-out users' items split at random: floor(20%) target, the rest fold-in. Items no
     training user has (``seen`` False) are dropped first, as Liang et al. do; a user left with
-    fewer than 5 items gets no target (and is not scored)."""
+    fewer than 5 items gets no target (and is not scored). ``fold_in=k`` folds in only k of the
+    rest (at random); ``fold_in=0`` is cold start: nothing folded in, every item a target."""
     rows = matrix[users]
     rows = sp.csr_matrix(rows @ sp.diags(seen.astype(np.float32)))
     rows.eliminate_zeros()
+    shape = rows.shape
+    if fold_in == 0:
+        return sp.csr_matrix(shape, dtype=rows.dtype), rows
     counts = np.diff(rows.indptr)
     n = rows.nnz
     row_idx = np.repeat(np.arange(users.size), counts)
     order = np.lexsort((rng.random(n), row_idx))  # a random order within each user
     position = np.empty(n, dtype=np.int64)
     position[order] = np.arange(n) - np.repeat(rows.indptr[:-1], counts)
-    is_target = position < ((2 * counts) // 10)[row_idx]
-    shape = rows.shape
-    fold = sp.csr_matrix(
-        (rows.data[~is_target], (row_idx[~is_target], rows.indices[~is_target])), shape
-    )
+    n_target = ((2 * counts) // 10)[row_idx]
+    is_target = position < n_target
+    is_fold = ~is_target
+    if fold_in is not None:
+        is_fold &= position < n_target + fold_in
+    fold = sp.csr_matrix((rows.data[is_fold], (row_idx[is_fold], rows.indices[is_fold])), shape)
     target = sp.csr_matrix(
         (rows.data[is_target], (row_idx[is_target], rows.indices[is_target])), shape
     )
     return fold, target
 
 
+def _features_of(data: TrainData, users: np.ndarray) -> sp.csr_matrix | None:
+    """The users' rows of ``data.user_features`` (None when the data has none)."""
+    if data.user_features is None:
+        return None
+    return sp.csr_matrix(data.user_features)[users]
+
+
 def _sg_scores(
-    fit: Fit, binary: _Binary, held_out: np.ndarray, seed: int, stream: int, batch_rows: int
+    fit: Fit,
+    binary: _Binary,
+    held_out: np.ndarray,
+    seed: int,
+    stream: int,
+    batch_rows: int,
+    fold_in: int | None = None,
 ) -> dict[str, float]:
     """Train without ``held_out`` users and score them: Recall@20/50 and NDCG@100 means."""
     data = binary.data
@@ -451,12 +489,13 @@ def _sg_scores(
     train = _without_users(data, held_out, keep_event)
     seen = np.asarray(train.matrix.sum(axis=0)).ravel() > 0
     fold, target = _fold_in_split(
-        data.matrix, held_out, seen, np.random.default_rng((seed, stream))
+        data.matrix, held_out, seen, np.random.default_rng((seed, stream)), fold_in
     )
     n_rel = np.diff(target.indptr)
     scored = np.flatnonzero(n_rel > 0)
     fold, target, n_rel = fold[scored], target[scored], n_rel[scored]
-    _, hits = _rank_held_out(fit(train), fold, target, 100, batch_rows)
+    features = _features_of(data, held_out[scored])
+    _, hits = _rank_held_out(fit(train), fold, target, 100, batch_rows, features)
     if scored.size == 0:  # NaN, not 0: an empty fold must not pass for a bad model
         return {"recall_at_20": np.nan, "recall_at_50": np.nan, "ndcg_at_100": np.nan, "n_users": 0}
     return {
@@ -587,6 +626,7 @@ def evaluate_strong_generalization(
     tune: tuple[Callable[[dict[str, Any]], Fit], Any] | None = None,
     validation: float = 0.1,
     batch_rows: int = BATCH_ROWS,
+    fold_in: int | None = None,
 ) -> dict[str, Any]:
     """Liang et al. 2018's strong generalisation with ``folds`` disjoint user folds.
 
@@ -598,6 +638,8 @@ def evaluate_strong_generalization(
 
     ``tune=(fit_factory, grid)`` picks parameters per fold with ``search`` on validation users
     carved from that fold's training users; ``fit`` is then ignored and may be None.
+    ``fold_in=k`` folds in only k random items of each held-out user's 80% (same targets), to
+    measure users with a short history; ``evaluate_cold_start`` is the case of none.
 
     Returns ``{"recall_at_20": (mean, sd), "recall_at_50": ..., "ndcg_at_100": ...}`` (sd across
     folds, ddof=1), ``"baseline"`` (Popularity-Count, same shape), ``"folds"`` (per-fold values and
@@ -606,6 +648,8 @@ def evaluate_strong_generalization(
     """
     if fit is None and tune is None:
         raise InvalidInput("nothing to evaluate", hint="pass fit, or tune=(fit_factory, grid)")
+    if fold_in is not None and fold_in < 0:
+        raise InvalidInput(f"fold_in must be 0 or more, got {fold_in}", hint="use fold_in=1")
     binary = _binarize(data, ratings, threshold, min_interactions)
     assignment = _folds(binary, folds, seed, min_interactions)
     per_fold: list[dict[str, Any]] = []
@@ -619,8 +663,8 @@ def evaluate_strong_generalization(
             chosen.append(found.best_params)
             fold_fit = factory(found.best_params)
         assert fold_fit is not None
-        per_fold.append(_sg_scores(fold_fit, binary, held, seed, i, batch_rows))
-        baseline.append(_sg_scores(popularity_fit, binary, held, seed, i, batch_rows))
+        per_fold.append(_sg_scores(fold_fit, binary, held, seed, i, batch_rows, fold_in))
+        baseline.append(_sg_scores(popularity_fit, binary, held, seed, i, batch_rows, fold_in))
 
     out: dict[str, Any] = {m: _mean_sd([f[m] for f in per_fold]) for m in SG_METRICS}
     out["baseline"] = {m: _mean_sd([f[m] for f in baseline]) for m in SG_METRICS}
@@ -631,3 +675,36 @@ def evaluate_strong_generalization(
     out["n_items"] = int((np.diff(binary.data.matrix.tocsc().indptr) > 0).sum())
     out["n_interactions"] = int(binary.data.matrix.nnz)
     return out
+
+
+def evaluate_cold_start(
+    fit: Fit,
+    data: TrainData,
+    folds: int = 5,
+    seed: int = 98765,
+    ratings: np.ndarray | None = None,
+    *,
+    threshold: float = 3.5,
+    min_interactions: int = 5,
+    batch_rows: int = BATCH_ROWS,
+) -> dict[str, Any]:
+    """Users who arrive with attributes and no history: strong generalisation's folds (same
+    binarisation, users and seed), but nothing is folded in and every item of a held-out user
+    (that some training user has) is a target.
+
+    ``fit``'s model sees an empty history plus, when ``data`` has ``user_features``, the user's
+    feature row — what serving knows of a user who is in the users dataset but has not
+    interacted yet. Popularity-Count on the same folds is the baseline: what such a user is
+    served without attributes. Same result shape as ``evaluate_strong_generalization``.
+    """
+    return evaluate_strong_generalization(
+        fit,
+        data,
+        folds,
+        seed,
+        ratings,
+        threshold=threshold,
+        min_interactions=min_interactions,
+        batch_rows=batch_rows,
+        fold_in=0,
+    )
