@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import oaklake
@@ -281,3 +282,56 @@ def test_train_with_search_picks_parameters_on_validation_users(shop: Lake) -> N
         shop.rec_train("top", search=True)
     assert info.value.code == "REC_INVALID_PARAMS"
     shop.rec_delete("sims-search")
+
+
+def test_a_new_user_with_attributes_gets_what_users_like_them_like(shop: Lake) -> None:
+    """A user in the users dataset who has not interacted yet is served the items popular with
+    users who share their attributes (here: the price segment), not global popularity."""
+    newcomers = (
+        "SELECT * FROM shop.users UNION ALL "
+        "SELECT 'new-premium', NULL, NULL, 'premium' UNION ALL "
+        "SELECT 'new-budget', NULL, NULL, 'budget'"
+    )
+    shop.rec_create(
+        "alike", recipe="user-personalization", interactions="shop.interactions",
+        users=newcomers, items="shop.items", params={"exploration_weight": 0},
+    )  # fmt: skip
+    version = shop.rec_train("alike", evaluate=False)
+    assert version.params["user_attribute_weight"] > 0
+    assert version.stats["user_features"] >= 3  # AGE bins, GENDER, SEGMENT
+    lists = {}
+    for user in ("new-premium", "new-budget"):
+        out = shop.rec_recommend("alike", user_id=user, num_results=10)
+        lists[user] = [i["itemId"] for i in out["itemList"]]
+        for item in out["itemList"]:
+            assert item["reasons"][0] == "popular with users like you"
+            assert item["reasons"][1].startswith("popular in ")  # the item's category
+    top = shop.rec_recommend("top", user_id="nobody-at-all", num_results=10)
+    popular = [i["itemId"] for i in top["itemList"]]
+    assert lists["new-premium"] != popular and lists["new-budget"] != popular
+    # Each list leans to its segment: the share of the list's users who are premium.
+    share = dict(
+        shop.sql(
+            "SELECT i.item_id, avg(CASE WHEN u.segment = 'premium' THEN 1.0 ELSE 0.0 END) "
+            "FROM (SELECT DISTINCT user_id, item_id FROM shop.interactions) i "
+            "JOIN shop.users u ON u.user_id = i.user_id GROUP BY 1"
+        ).rows
+    )
+    premium = np.mean([share[i] for i in lists["new-premium"]])
+    budget = np.mean([share[i] for i in lists["new-budget"]])
+    overall = np.mean([share[i] for i in popular])
+    assert premium > overall > budget, (premium, overall, budget)
+    # A known user with history is still explained by their history; one with no attributes
+    # still gets popular items.
+    rt = shop.rec_service().runtime("alike")
+    assert rt.features_of("new-premium") is not None and rt.features_of("nobody") is None
+    out = shop.rec_recommend("alike", user_id="nobody-at-all", num_results=3)
+    assert [i["itemId"] for i in out["itemList"]] == popular[:3]
+    assert all(i["reasons"][0] == "Popular item" for i in out["itemList"])
+    user = busiest_user(shop)
+    out = shop.rec_recommend("alike", user_id=user, num_results=10)
+    assert any(i["reasons"][0].startswith("because you") for i in out["itemList"])
+    ranked = rt.rank("new-premium", lists["new-budget"][:5] + lists["new-premium"][:5])
+    order = [i["itemId"] for i in ranked["personalizedRanking"]]
+    assert set(order[:5]) == set(lists["new-premium"][:5])  # the same attribute scores
+    shop.rec_delete("alike")

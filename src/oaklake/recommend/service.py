@@ -34,6 +34,7 @@ log = logging.getLogger("oaklake.server")
 MAX_RESULTS = 500
 DEFAULT_RESULTS = 25
 POPULAR = "Popular item"
+LIKE_YOU = "popular with users like you"
 _VERBS = {
     "purchase": "bought",
     "purchased": "bought",
@@ -120,6 +121,7 @@ class Runtime:
                 table = pq.read_table(path)
                 for col in table.column_names:
                     target[col] = np.asarray(table.column(col).to_pylist(), dtype=object)
+        self._user_features(meta.get("user_feature_spec") or [])
         events = np.load(folder / "events.npz")
         self.ev_user = events["user"]
         self.ev_item = events["item"]
@@ -136,6 +138,31 @@ class Runtime:
         self._trained: dict[int, list[tuple[int, str]]] = {}
         self._by_user: dict[int, np.ndarray] | None = None
         self.successor: Runtime | None = None
+
+    def _user_features(self, spec: list[dict[str, Any]]) -> None:
+        """Each user's feature columns, from the saved attributes with the version's own spec
+        (the same vocabulary and bin edges as training); none when the model does not use
+        user attributes or the version has no spec (trained before there was one)."""
+        from oaklake.recommend.data import encode_user_features, user_feature_names
+
+        self._uf_indptr: np.ndarray | None = None
+        self._uf_indices = np.zeros(0, dtype=np.int64)
+        wanted = self.model.n_user_features
+        if not (spec and self.user_attrs and wanted == len(user_feature_names(spec))):
+            return
+        features = encode_user_features(self.user_attrs, spec, len(self.user_ids))
+        self._uf_indptr = features.indptr
+        self._uf_indices = features.indices.astype(np.int64)
+
+    def features_of(self, user_key: str | None) -> np.ndarray | None:
+        """The user's feature columns for ``Model.score_one`` (None: no attributes to use)."""
+        if self._uf_indptr is None or user_key is None:
+            return None
+        u = self.user_index.get(user_key)
+        if u is None:
+            return None
+        lo, hi = self._uf_indptr[u], self._uf_indptr[u + 1]
+        return self._uf_indices[lo:hi] if hi > lo else None
 
     # -- state -----------------------------------------------------------------------------
     def _events_of(self, u: int) -> tuple[np.ndarray, np.ndarray]:
@@ -273,13 +300,20 @@ class Runtime:
             seen[[i for i, _ in history]] = True
         scorer = history and self.kind != "POPULAR_ITEMS"
         popular = self.kind == "POPULAR_ITEMS" or self.recipe == "popularity-count"
-        scores = self._score(history) if scorer or popular else self.popularity
+        features = self.features_of(key)
+        alike = not scorer and not popular and features is not None  # new, but has attributes
+        scored = scorer or popular or alike
+        scores = self._score(history, features) if scored else self.popularity
         promoted, seen = self._promote(promotion, n, scores, user_id, history, None, seen)
         rest = n - len(promoted)
         chosen: list[Item] = []
         if scorer:
             chosen = self._top(scores, rest, mask, seen)
             self._explain(chosen, history)
+        elif alike:
+            chosen = self._top(scores, rest, mask, seen)
+            for item in chosen:
+                item.reasons = [LIKE_YOU, *self._popular_in(item.item_id)]
         elif popular:
             chosen = self._top(scores, rest, mask, seen)
             reason = "Trending now" if self.recipe == "trending-now" else POPULAR
@@ -340,7 +374,9 @@ class Runtime:
             )
         key = self.user_key(session_id, user_id)
         history = self.history_of(key)
-        scores = self._score(history) if history else self.popularity
+        features = self.features_of(key)
+        scored = bool(history) or features is not None
+        scores = self._score(history, features) if scored else self.popularity
         mask = self._mask(filter, filter_values, user_id, history, None)
         known = [(t, self.item_index[t]) for t in dict.fromkeys(items) if t in self.item_index]
         unknown = [t for t in dict.fromkeys(items) if t not in self.item_index]
@@ -391,8 +427,10 @@ class Runtime:
         items = place(regular, promoted, seed=rid) if promoted else regular
         return {"itemList": [i.to_dict() for i in items], "recommendationId": rid}
 
-    def _score(self, history: list[tuple[int, str]]) -> np.ndarray:
-        return self.model.score_one([i for i, _ in history])
+    def _score(
+        self, history: list[tuple[int, str]], features: np.ndarray | None = None
+    ) -> np.ndarray:
+        return self.model.score_one([i for i, _ in history], user_features=features)
 
     def _top(
         self, scores: np.ndarray, n: int, mask: np.ndarray | None, seen: np.ndarray
