@@ -192,6 +192,101 @@ def _quality(payload: dict[str, Any]) -> None:
     }
 
 
+_SG = ("recall_at_20", "recall_at_50", "ndcg_at_100")
+
+
+def _user_attributes(payload: dict[str, Any]) -> None:
+    print("\n1b. user attributes: ML-100k and the generated shop …", flush=True)
+    loaded = quality.load_attribute_data()
+    outcomes = quality.run_attributes(loaded)
+    default = quality.default_attribute_weight()
+    sizes = {}
+    for name, d in loaded.items():
+        st = d.dataset.stats
+        skipped = st["user_attributes_skipped"]
+        sizes[name] = {"users": st["users"], "items": st["items"],
+                       "interactions": st["interactions"],
+                       "user_features": d.dataset.train.user_feature_names,
+                       "skipped": skipped}  # fmt: skip
+    print()
+    ml, shop = sizes["ML-100k"], sizes["shop"]
+    print(
+        f"User attributes: user-personalization, exploration 0, the strong-generalisation folds "
+        f"(seed {quality.SG_SEED}; ML-100k ratings > 3.5, the shop every event; users with 5+). "
+        f"Features: ML-100k {len(ml['user_features'])} (AGE in 5 bins, GENDER, OCCUPATION; "
+        + ", ".join(f"{k} skipped: {v}" for k, v in ml["skipped"].items())
+        + f"), shop {len(shop['user_features'])} (AGE in 5 bins, GENDER, SEGMENT). off = "
+        f"user_attribute_weight 0 (a user without history gets global popularity), on = the "
+        f"default {default:g}; popularity prior = the same blend with global popularity in place "
+        f"of the attributes (what the attributes add beyond a popularity prior); mean over 5 folds"
+    )
+    rows = []
+    for o in outcomes:
+        off, on = o.by_weight[0.0], o.by_weight[default]
+        rows.append((
+            o.case.data, o.case.algorithm, o.case.protocol,
+            f"{off['recall_at_20'][0]:.4f}", f"{on['recall_at_20'][0]:.4f}",
+            f"{off['recall_at_50'][0]:.4f}", f"{on['recall_at_50'][0]:.4f}",
+            f"{off['ndcg_at_100'][0]:.4f}", f"{on['ndcg_at_100'][0]:.4f}",
+            _ratio(on["ndcg_at_100"][0], off["ndcg_at_100"][0]),
+            f"{o.folds_better(default)}/5", f"{o.prior['ndcg_at_100'][0]:.4f}",
+        ))  # fmt: skip
+    table(("data", "model", "held-out users", "R@20 off", "R@20 on", "R@50 off", "R@50 on",
+           "NDCG@100 off", "NDCG@100 on", "on/off", "folds up", "NDCG pop. prior"), rows,
+          set(range(3, 12)))  # fmt: skip
+    print()
+    print("NDCG@100 by user_attribute_weight (folds where it beats off):")
+    weights = quality.ATTR_WEIGHTS
+    sweep = []
+    for o in outcomes:
+        cells = [f"{o.by_weight[0.0]['ndcg_at_100'][0]:.4f}"]
+        for w in weights:
+            cells.append(f"{o.by_weight[w]['ndcg_at_100'][0]:.4f} ({o.folds_better(w)}/5)")
+        sweep.append((o.case.data, o.case.algorithm, o.case.protocol, *cells))
+    table(("data", "model", "held-out users", "off", *(f"{w:g}" for w in weights)), sweep,
+          set(range(3, 4 + len(weights))))  # fmt: skip
+    hurt: dict[float, list[str]] = {}
+    for o in outcomes:
+        if o.case.fold_in is not None:
+            continue
+        for w in weights:
+            change = o.by_weight[w]["ndcg_at_100"][0] - o.by_weight[0.0]["ndcg_at_100"][0]
+            if change < 0:
+                hurt.setdefault(w, []).append(f"{o.case.data} {o.case.algorithm} {change:+.4f}")
+    for w in weights:
+        verdict = "; ".join(hurt[w]) if w in hurt else "none lower"
+        print(f"  weight {w:g}, NDCG@100 of users with 80% folded in: {verdict}")
+    safe = [f"{w:g}" for w in weights if w not in hurt]
+    print(f"default {default:g}; weights that lower no 80% case: {', '.join(safe) or 'none'}")
+
+    payload.setdefault("quality", {})["user_attributes"] = {
+        "protocol": "strong-generalisation folds (5, seed 98765; ML-100k ratings > 3.5, shop "
+        "every event; users with 5+); cold start = nothing folded in, every item a target; "
+        "'N items folded in' = N random items of the 80%, same 20% targets",
+        "default_weight": default,
+        "weights": [0.0, *weights],
+        "data": sizes,
+        "cases": [
+            {
+                "data": o.case.data,
+                "algorithm": o.case.algorithm,
+                "protocol": o.case.protocol,
+                "fold_in": o.case.fold_in,
+                "seconds": round(o.seconds, 2),
+                "by_weight": {
+                    f"{w:g}": {
+                        **{m: o.by_weight[w][m] for m in (*_SG, "folds")},
+                        "folds_better_than_off": o.folds_better(w) if w else None,
+                    }
+                    for w in (0.0, *weights)
+                },
+                "popularity_prior": {m: o.prior[m] for m in (*_SG, "folds")},
+            }
+            for o in outcomes
+        ],
+    }
+
+
 # -- 2. training time ----------------------------------------------------------------------------
 def _training(payload: dict[str, Any], repeat: int) -> None:
     from oaklake.recommend import data, sample
@@ -422,6 +517,7 @@ def main(argv: list[str] | None = None) -> int:
     problems: list[str] = []
     if not args.skip_quality:
         _quality(payload)
+        _user_attributes(payload)
     if not args.skip_training:
         _training(payload, args.repeat)
     if not args.skip_load:

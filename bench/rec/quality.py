@@ -12,15 +12,26 @@ Personalize's protocol ("PZ", §1.4/§4) runs on every interaction, as Personali
 Exploration: user-personalization's default ``exploration_weight`` is 0.3 (Personalize's),
 which lifts new, little-used items into every list. The quality rows set it to 0 (what the model
 itself ranks); one extra row keeps the default, to show what exploration costs offline.
+
+User attributes (``ATTR_CASES``): ML-100k with its users dataset (AGE, GENDER, OCCUPATION; ZIP
+is skipped as high-cardinality) and the generated shop (``sample.shop()``: AGE, GENDER,
+SEGMENT), user-personalization with ``user_attribute_weight`` 0 (off) against each value of
+``ATTR_WEIGHTS`` on the same strong-generalisation folds: cold start (nothing folded in, every
+item a target: off = global popularity), 1 and 3 items folded in (users who just arrived) and
+the usual 80%. The model does not depend on the weight, so each fold is fitted once and scored
+at every weight. "popularity prior" is the default weight with one feature every user has in
+place of the attributes: the blend with global popularity alone, to tell what the attributes add.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 
 SPEC_EASE_NDCG = 0.444  # specs/recommend.md §2, ML-100k strong generalisation, EASE λ=200
 SPEC_EASE_SD = 0.009
@@ -88,14 +99,15 @@ class Movielens:
     load_s: float
 
 
-def load() -> Movielens:
+def load(users: Any = None) -> Movielens:
+    """ML-100k with its genres; with ``users`` (the users dataset) too when given."""
     from oaklake.recommend import data, sample
 
     start = time.perf_counter()
     tables = sample.movielens_100k()
     inter = tables["interactions"]
     items = tables["items"].select(["ITEM_ID", "GENRES"])
-    ds = data.build(inter, items=items)
+    ds = data.build(inter, items=items, users=users)
     users, item_index = ds.user_index(), ds.item_index()
     n_items = len(ds.item_ids)
     keys = np.fromiter(
@@ -163,6 +175,136 @@ def run(ml: Movielens, progress: Any = print) -> list[Outcome]:
             f"{pz['metrics']['normalized_discounted_cumulative_gain_at_25']:.3f} ({pz_s:.1f} s)"
         )
     return out
+
+
+# -- user attributes ---------------------------------------------------------------------------
+ATTR_WEIGHTS = (0.25, 0.5, 1.0, 2.0)
+ATTR_PROTOCOLS = (("cold start", 0), ("1 item folded in", 1), ("3 items folded in", 3),
+                  ("80% folded in", None))  # fmt: skip
+
+
+@dataclass(frozen=True)
+class AttrCase:
+    data: str  # key of the loaded datasets
+    algorithm: str  # "ease" | "ials"
+    protocol: str
+    fold_in: int | None
+
+
+ATTR_CASES = tuple(
+    AttrCase(d, a, label, fold_in)
+    for d in ("ML-100k", "shop")
+    for a in ("ease", "ials")
+    for label, fold_in in ATTR_PROTOCOLS
+    if not (a == "ials" and fold_in == 0)  # cold users get the attributes alone: same as EASE
+)
+
+
+@dataclass
+class AttrData:
+    dataset: Any  # with user_features
+    ratings: np.ndarray | None
+    load_s: float
+
+
+def load_attribute_data() -> dict[str, AttrData]:
+    """ML-100k with its users dataset (and its ratings, as ``load``) and the generated shop."""
+    from oaklake.recommend import data, sample
+
+    start = time.perf_counter()
+    tables = sample.movielens_100k()
+    ml = load(users=tables["users"])
+    ml_s = time.perf_counter() - start
+    start = time.perf_counter()
+    shop = sample.shop()
+    ds = data.build(shop["interactions"], users=shop["users"], items=shop["items"])
+    return {
+        "ML-100k": AttrData(ml.dataset, ml.ratings, ml_s),
+        "shop": AttrData(ds, None, time.perf_counter() - start),
+    }
+
+
+@dataclass
+class AttrOutcome:
+    case: AttrCase
+    by_weight: dict[float, dict[str, Any]]  # 0.0 (off) and each of ATTR_WEIGHTS
+    prior: dict[str, Any]  # the default weight, with popularity in place of the attributes
+    seconds: float
+
+    def ndcg_folds(self, weight: float) -> np.ndarray:
+        return np.array([f["ndcg_at_100"] for f in self.by_weight[weight]["folds"]])
+
+    def folds_better(self, weight: float) -> int:
+        return int((self.ndcg_folds(weight) > self.ndcg_folds(0.0) + 1e-12).sum())
+
+
+def _fit_once(algorithm: str) -> Any:
+    """``weight -> fit`` whose models share one fit per fold: the weight only changes scoring."""
+    import copy
+    import hashlib
+
+    from oaklake.recommend.recipes import RECIPES
+
+    recipe = RECIPES["user-personalization"]
+    cache: dict[str, Any] = {}  # training matrix -> model (5 folds: ~60 MB of EASE on ML-100k)
+
+    def factory(weight: float) -> Any:
+        def fit(d: Any) -> Any:
+            parts = (d.matrix.indptr, d.matrix.indices, np.array(d.user_features.shape))
+            key = hashlib.sha256(b"".join(a.tobytes() for a in parts)).hexdigest()
+            if key not in cache:
+                params = {"algorithm": algorithm, "exploration_weight": 0.0}
+                cache[key] = recipe.fit(d, {**params, "user_attribute_weight": 1.0})
+            model = copy.copy(cache[key])
+            model.params = {**model.params, "user_attribute_weight": weight}
+            return model
+
+        return fit
+
+    return factory
+
+
+def _measure(fit: Any, train: Any, ratings: np.ndarray | None, fold_in: int | None) -> Any:
+    from oaklake.recommend.evaluate import evaluate_cold_start, evaluate_strong_generalization
+
+    kwargs: dict[str, Any] = {"folds": 5, "seed": SG_SEED, "ratings": ratings}
+    if fold_in == 0:
+        return evaluate_cold_start(fit, train, **kwargs)
+    return evaluate_strong_generalization(fit, train, fold_in=fold_in, **kwargs)
+
+
+def run_attributes(loaded: dict[str, AttrData], progress: Any = print) -> list[AttrOutcome]:
+    out: list[AttrOutcome] = []
+    factories: dict[tuple[str, str], Any] = {}  # the protocols share the folds' fits
+    for case in ATTR_CASES:
+        progress(f"  {case.data} {case.algorithm}, {case.protocol} …")
+        d = loaded[case.data]
+        key = (case.data, case.algorithm)
+        if key not in factories:
+            factories = {key: _fit_once(case.algorithm)}  # the previous ones' models can go
+        factory = factories[key]
+        start = time.perf_counter()
+        train = d.dataset.train
+        results = {
+            w: _measure(factory(w), train, d.ratings, case.fold_in) for w in (0.0, *ATTR_WEIGHTS)
+        }
+        everyone = sp.csr_matrix(np.ones((train.n_users, 1), dtype=np.float32))
+        plain = dataclasses.replace(train, user_features=everyone, user_feature_names=["all"])
+        prior = _measure(factory(default_attribute_weight()), plain, d.ratings, case.fold_in)
+        outcome = AttrOutcome(case, results, prior, time.perf_counter() - start)
+        out.append(outcome)
+        on = results[default_attribute_weight()]
+        progress(
+            f"    NDCG@100 off {results[0.0]['ndcg_at_100'][0]:.4f}, on "
+            f"{on['ndcg_at_100'][0]:.4f} ({outcome.seconds:.1f} s)"
+        )
+    return out
+
+
+def default_attribute_weight() -> float:
+    from oaklake.recommend.recipes import RECIPES
+
+    return float(RECIPES["user-personalization"].defaults["user_attribute_weight"])
 
 
 def _same(a: Outcome, b: Outcome) -> bool:
