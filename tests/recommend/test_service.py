@@ -108,9 +108,8 @@ def test_filters_restrict_and_backfill(shop: Lake) -> None:
     ids = [i["itemId"] for i in out["itemList"]]
     cats = dict(shop.sql("SELECT item_id, category FROM shop.items").rows)
     assert ids and all(cats[i] == category for i in ids)
-    purchased = {r[0] for r in shop.sql(
-        f"SELECT item_id FROM shop.interactions WHERE user_id = '{user}' AND event_type = 'purchase'"
-    ).rows}  # fmt: skip
+    bought = "SELECT item_id FROM shop.interactions WHERE event_type = 'purchase' AND user_id = "
+    purchased = {r[0] for r in shop.sql(f"{bought}'{user}'").rows}
     out = shop.rec_recommend(
         "foryou", user_id=user, num_results=30,
         filter='EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ("purchase")',
@@ -155,8 +154,8 @@ def test_anonymous_session_merges_into_the_user(shop: Lake) -> None:
     svc = shop.rec_service()
     rt = svc.runtime("foryou")
     item = str(rt.item_ids[7])
-    body = {"sessionId": "anon-9", "trackingId": "shop.interactions",
-            "eventList": [{"eventType": "view", "itemId": item, "sentAt": "2025-04-01T10:00:00Z"}]}  # fmt: skip
+    event = {"eventType": "view", "itemId": item, "sentAt": "2025-04-01T10:00:00Z"}
+    body = {"sessionId": "anon-9", "trackingId": "shop.interactions", "eventList": [event]}
     svc.put_events(body)
     assert rt.history_of(rt.user_key("anon-9", None)) == [(7, "view")]
     svc.put_events({**body, "userId": "known-later", "eventList": [

@@ -166,8 +166,11 @@ def _bind_files(
         return view
     by_path = {local_path(f.file_path): f for f in scan.data_files}
     chosen = [by_path[p] for p in paths]
-    return _bind_target(engine, resolver, dataclasses.replace(
-        scan, files=[f.file_path for f in chosen], data_files=chosen))
+    return _bind_target(
+        engine,
+        resolver,
+        dataclasses.replace(scan, files=[f.file_path for f in chosen], data_files=chosen),
+    )
 
 
 def _row_filter(
@@ -212,6 +215,11 @@ def _sql(resolver: Resolver, engine: Engine, node: exp.Expression) -> str:
     return to_duckdb(resolver.resolve(node, engine.current_schema))
 
 
+def _when(resolver: Resolver, engine: Engine, condition: exp.Expression | None) -> str:
+    """A WHEN clause's condition as DuckDB SQL (no condition: TRUE)."""
+    return _sql(resolver, engine, condition) if condition is not None else "TRUE"
+
+
 def _column_list(table: Table) -> list[Any]:
     return list(table.schema().fields)
 
@@ -236,7 +244,9 @@ def _check_assignable(engine: Engine, probe_sql: str, targets: list[Any], what: 
         del col_name
 
 
-def _set_pairs(table: Table, full: str, assignments: list[exp.Expression]) -> dict[str, exp.Expression]:
+def _set_pairs(
+    table: Table, full: str, assignments: list[exp.Expression]
+) -> dict[str, exp.Expression]:
     names = [f.name for f in table.schema().fields]
     out: dict[str, exp.Expression] = {}
     for a in assignments:
@@ -244,7 +254,9 @@ def _set_pairs(table: Table, full: str, assignments: list[exp.Expression]) -> di
             raise InvalidInput(f"expected column = value in SET, got {a.sql('athena')}")
         cname = a.this.name.lower()
         if cname not in names:
-            raise ColumnNotFound(f"column {cname} does not exist in {full}", hint=did_you_mean(cname, names))
+            raise ColumnNotFound(
+                f"column {cname} does not exist in {full}", hint=did_you_mean(cname, names)
+            )
         if cname in out:
             raise InvalidInput(f"column {cname} is assigned twice")
         out[cname] = a.expression
@@ -265,8 +277,11 @@ def update(engine: Engine, expr: exp.Update) -> Result:
         return _rewrite(engine, table, full, alias, cond, sets=sets)
 
     change = run_change(engine, schema, name, attempt, operation="update")
-    return Result(message=f"{change.affected} rows updated", affected_rows=change.affected,
-                  snapshot_id=change.snapshot_id)
+    return Result(
+        message=f"{change.affected} rows updated",
+        affected_rows=change.affected,
+        snapshot_id=change.snapshot_id,
+    )
 
 
 def delete(engine: Engine, expr: exp.Delete) -> Result:
@@ -280,12 +295,21 @@ def delete(engine: Engine, expr: exp.Delete) -> Result:
         return _rewrite(engine, table, f"{schema}.{name}", alias, cond, sets=None)
 
     change = run_change(engine, schema, name, attempt, operation="delete")
-    return Result(message=f"{change.affected} rows deleted", affected_rows=change.affected,
-                  snapshot_id=change.snapshot_id)
+    return Result(
+        message=f"{change.affected} rows deleted",
+        affected_rows=change.affected,
+        snapshot_id=change.snapshot_id,
+    )
 
 
-def delete_where(engine: Engine, schema: str, name: str, cond: exp.Expression,
-                 extra_rows: pa.Table | None = None, operation: str = "delete") -> Change:
+def delete_where(
+    engine: Engine,
+    schema: str,
+    name: str,
+    cond: exp.Expression,
+    extra_rows: pa.Table | None = None,
+    operation: str = "delete",
+) -> Change:
     """DELETE with a parsed predicate, optionally adding rows in the same snapshot (overwrite)."""
 
     def attempt(table: Table) -> Change:
@@ -323,10 +347,12 @@ def _rewrite(
             return f'(SELECT *, {hit} FROM "{v}" AS "{alias}") AS "{alias}"'
 
         source = flagged(view)
-        per_file = engine._duck(lambda: engine.con.execute(
-            f'SELECT __oak_file, count(*) FILTER (WHERE __oak_hit), count(*) FROM {source} '
-            "GROUP BY __oak_file HAVING count(*) FILTER (WHERE __oak_hit) > 0"
-        ).fetchall())
+        per_file = engine._duck(
+            lambda: engine.con.execute(
+                f"SELECT __oak_file, count(*) FILTER (WHERE __oak_hit), count(*) FROM {source} "
+                "GROUP BY __oak_file HAVING count(*) FILTER (WHERE __oak_hit) > 0"
+            ).fetchall()
+        )
         if not per_file:
             return Change()
         by_path = {local_path(f.file_path): f for f in scan.data_files}
@@ -344,14 +370,17 @@ def _rewrite(
                 dtype = ctypes.to_duckdb(f.field_type)
                 if f.name in sets:
                     value = _sql(resolver, engine, sets[f.name])
-                    probe.append(f"({value}) AS \"{f.name}\"")
-                    exprs.append(f'CASE WHEN __oak_hit THEN CAST(({value}) AS {dtype}) '
-                                 f'ELSE "{alias}"."{f.name}" END AS "{f.name}"')
+                    probe.append(f'({value}) AS "{f.name}"')
+                    exprs.append(
+                        f"CASE WHEN __oak_hit THEN CAST(({value}) AS {dtype}) "
+                        f'ELSE "{alias}"."{f.name}" END AS "{f.name}"'
+                    )
                 else:
                     exprs.append(f'"{alias}"."{f.name}"')
             set_fields = [f for f in fields if f.name in sets]
-            _check_assignable(engine, f"SELECT {', '.join(probe)} FROM {source}", set_fields,
-                              f"UPDATE {full}")
+            _check_assignable(
+                engine, f"SELECT {', '.join(probe)} FROM {source}", set_fields, f"UPDATE {full}"
+            )
             keep = "TRUE"
         else:
             exprs = [f'"{alias}"."{f.name}"' for f in fields]
@@ -403,19 +432,29 @@ def _clauses(table: Table, full: str, expr: exp.Merge) -> list[_Clause]:
                 raise InvalidInput("INSERT is only allowed in WHEN NOT MATCHED clauses")
             clause.action = "insert"
             cols_node = then.this
-            cols = [c.name.lower() for c in cols_node.expressions] if cols_node is not None else names
+            cols = (
+                [c.name.lower() for c in cols_node.expressions] if cols_node is not None else names
+            )
             values_node = then.expression
-            values = values_node.expressions if isinstance(values_node, exp.Tuple) else [values_node]
+            values = (
+                values_node.expressions if isinstance(values_node, exp.Tuple) else [values_node]
+            )
             if values_node is None or (len(values) == 1 and isinstance(values[0], exp.Star)):
-                raise NotSupported("INSERT * is not supported in MERGE",
-                                   hint="list the values: INSERT (a, b) VALUES (s.a, s.b)")
+                raise NotSupported(
+                    "INSERT * is not supported in MERGE",
+                    hint="list the values: INSERT (a, b) VALUES (s.a, s.b)",
+                )
             for c in cols:
                 if c not in names:
-                    raise ColumnNotFound(f"column {c} does not exist in {full}", hint=did_you_mean(c, names))
+                    raise ColumnNotFound(
+                        f"column {c} does not exist in {full}", hint=did_you_mean(c, names)
+                    )
             if len(set(cols)) != len(cols):
                 raise InvalidInput("a column is named twice in MERGE's INSERT")
             if len(cols) != len(values):
-                raise TypeMismatch(f"MERGE INSERT names {len(cols)} column(s) but gives {len(values)} value(s)")
+                raise TypeMismatch(
+                    f"MERGE INSERT names {len(cols)} column(s) but gives {len(values)} value(s)"
+                )
             clause.insert_columns = cols
             clause.insert_values = list(values)
         else:
@@ -435,16 +474,31 @@ def merge(engine: Engine, expr: exp.Merge, *, passthrough: set[str] | None = Non
     if not source_alias:
         raise InvalidInput("give the MERGE source an alias: USING (…) AS s")
     if source_alias == alias:
-        raise AlreadyExists(f"the MERGE target and source are both called {alias}; alias one of them")
+        raise AlreadyExists(
+            f"the MERGE target and source are both called {alias}; alias one of them"
+        )
 
     def attempt(table: Table) -> Change:
-        return _merge_attempt(engine, table, full, alias, source_alias, using, on,
-                              _clauses(table, full, expr), passthrough or set())
+        return _merge_attempt(
+            engine,
+            table,
+            full,
+            alias,
+            source_alias,
+            using,
+            on,
+            _clauses(table, full, expr),
+            passthrough or set(),
+        )
 
     change = run_change(engine, schema, name, attempt, operation="merge")
     msg = ", ".join(f"{v} {k}" for k, v in change.detail.items()) or "0 rows"
-    return Result(message=f"{change.affected} rows affected ({msg})", affected_rows=change.affected,
-                  snapshot_id=change.snapshot_id, extra=dict(change.detail))
+    return Result(
+        message=f"{change.affected} rows affected ({msg})",
+        affected_rows=change.affected,
+        snapshot_id=change.snapshot_id,
+        extra=dict(change.detail),
+    )
 
 
 def _merge_attempt(
@@ -468,39 +522,49 @@ def _merge_attempt(
         target = _bind_target(engine, resolver, scan)
         src_node = using.copy()
         src_node.set("alias", None)
-        src_select = exp.select("*").from_(src_node if isinstance(src_node, exp.Table)
-                                           else exp.Subquery(this=src_node.this))
+        src_select = exp.select("*").from_(
+            src_node if isinstance(src_node, exp.Table) else exp.Subquery(this=src_node.this)
+        )
         src_view = _temp_name("source")
         src_sql = _sql(resolver, engine, src_select)
-        engine._duck(lambda: engine.con.execute(
-            f'CREATE OR REPLACE TEMP VIEW "{src_view}" AS SELECT *, TRUE AS __oak_src FROM ({src_sql})'))
+        engine._duck(
+            lambda: engine.con.execute(
+                f'CREATE OR REPLACE TEMP VIEW "{src_view}" AS '
+                f"SELECT *, TRUE AS __oak_src FROM ({src_sql})"
+            )
+        )
         resolver.temp_names.append(src_view)
         resolver.passthrough.add(src_view)
         on_sql = _sql(resolver, engine, on)
         t, s = f'"{alias}"', f'"{source_alias}"'
         tv, sv = f'"{target}" AS {t}', f'"{src_view}" AS {s}'
 
-        dup = engine._duck(lambda: engine.con.execute(
-            f"SELECT {t}.__oak_file, {t}.__oak_row FROM {tv} JOIN {sv} ON {on_sql} "
-            f"GROUP BY 1, 2 HAVING count(*) > 1 LIMIT 1").fetchall())
+        dup = engine._duck(
+            lambda: engine.con.execute(
+                f"SELECT {t}.__oak_file, {t}.__oak_row FROM {tv} JOIN {sv} ON {on_sql} "
+                f"GROUP BY 1, 2 HAVING count(*) > 1 LIMIT 1"
+            ).fetchall()
+        )
         if dup:
             raise MultipleMatches(
-                f"one target row of {full} matches more than "
-                "one source row",
-                hint="make the source unique on the ON keys (e.g. aggregate or pick one row per key)",
+                f"one target row of {full} matches more than one source row",
+                hint="make the source unique on the ON keys "
+                "(e.g. aggregate or pick one row per key)",
             )
         change = Change()
         fields = _column_list(table)
         matched = [(i, c) for i, c in enumerate(clauses, 1) if c.matched]
         if matched:
             whens = " ".join(
-                f"WHEN {_sql(resolver, engine, c.condition) if c.condition is not None else 'TRUE'} THEN {i}"
-                for i, c in matched
+                f"WHEN {_when(resolver, engine, c.condition)} THEN {i}" for i, c in matched
             )
             action = f"CASE WHEN {s}.__oak_src IS NULL THEN 0 {whens} ELSE 0 END"
-            per_file = engine._duck(lambda: engine.con.execute(
-                f"SELECT {t}.__oak_file, {action}, count(*) FROM {tv} JOIN {sv} ON {on_sql} "
-                "GROUP BY 1, 2").fetchall())
+            per_file = engine._duck(
+                lambda: engine.con.execute(
+                    f"SELECT {t}.__oak_file, {action}, count(*) FROM {tv} JOIN {sv} ON {on_sql} "
+                    "GROUP BY 1, 2"
+                ).fetchall()
+            )
             touched = sorted({r[0] for r in per_file if r[1] > 0})
             counts: dict[int, int] = {}
             for _, act, n in per_file:
@@ -527,23 +591,31 @@ def _merge_attempt(
                             probe.append(f'({value}) AS "{f.name}_{i}"')
                             set_fields.append(f)
                     if branches:
-                        exprs.append(f'CASE {action} {" ".join(branches)} ELSE {t}."{f.name}" END AS "{f.name}"')
+                        exprs.append(
+                            f"CASE {action} {' '.join(branches)} "
+                            f'ELSE {t}."{f.name}" END AS "{f.name}"'
+                        )
                     else:
                         exprs.append(f'{t}."{f.name}"')
                 if probe:
-                    _check_assignable(engine, f"SELECT {', '.join(probe)} FROM {tv} JOIN {sv} ON {on_sql}",
-                                      set_fields, f"MERGE INTO {full}")
+                    _check_assignable(
+                        engine,
+                        f"SELECT {', '.join(probe)} FROM {tv} JOIN {sv} ON {on_sql}",
+                        set_fields,
+                        f"MERGE INTO {full}",
+                    )
                 deletes = [i for i, c in matched if c.action == "delete"]
                 keep = f"{action} NOT IN ({', '.join(map(str, deletes))})" if deletes else "TRUE"
                 files = _bind_files(engine, resolver, scan, target, touched)
-                sql = (f'SELECT {", ".join(exprs)} FROM "{files}" AS {t} LEFT JOIN {sv} '
-                       f"ON {on_sql} WHERE {keep}")
+                sql = (
+                    f'SELECT {", ".join(exprs)} FROM "{files}" AS {t} LEFT JOIN {sv} '
+                    f"ON {on_sql} WHERE {keep}"
+                )
                 change.new_rows.append(engine._duck(lambda: engine.con.sql(sql).to_arrow_table()))
         inserts = [(i, c) for i, c in enumerate(clauses, 1) if not c.matched]
         if inserts:
             whens = " ".join(
-                f"WHEN {_sql(resolver, engine, c.condition) if c.condition is not None else 'TRUE'} THEN {i}"
-                for i, c in inserts
+                f"WHEN {_when(resolver, engine, c.condition)} THEN {i}" for i, c in inserts
             )
             ins_action = f"CASE {whens} ELSE 0 END"
             exprs = []
@@ -559,13 +631,22 @@ def _merge_attempt(
                         branches.append(f"WHEN {i} THEN CAST(({value}) AS {dtype})")
                         probe.append(f'({value}) AS "{f.name}_{i}"')
                         probe_fields.append(f)
-                expr_sql = f'CASE __oak_ins {" ".join(branches)} ELSE NULL END' if branches else "NULL"
+                expr_sql = (
+                    f"CASE __oak_ins {' '.join(branches)} ELSE NULL END" if branches else "NULL"
+                )
                 exprs.append(f'CAST({expr_sql} AS {dtype}) AS "{f.name}"')
             if probe:
-                _check_assignable(engine, f"SELECT {', '.join(probe)} FROM {sv}", probe_fields,
-                                  f"MERGE INTO {full}")
-            sql = (f"SELECT {', '.join(exprs)} FROM (SELECT {s}.*, {ins_action} AS __oak_ins FROM {sv} "
-                   f"WHERE NOT EXISTS (SELECT 1 FROM {tv} WHERE {on_sql})) AS {s} WHERE __oak_ins > 0")
+                _check_assignable(
+                    engine,
+                    f"SELECT {', '.join(probe)} FROM {sv}",
+                    probe_fields,
+                    f"MERGE INTO {full}",
+                )
+            sql = (
+                f"SELECT {', '.join(exprs)} FROM "
+                f"(SELECT {s}.*, {ins_action} AS __oak_ins FROM {sv} "
+                f"WHERE NOT EXISTS (SELECT 1 FROM {tv} WHERE {on_sql})) AS {s} WHERE __oak_ins > 0"
+            )
             rows = engine._duck(lambda: engine.con.sql(sql).to_arrow_table())
             if rows.num_rows:
                 change.new_rows.append(rows)

@@ -100,7 +100,7 @@ def snapshot_for_version(table: Table, name: str, version: int) -> int:
         raise SnapshotNotFound(
             f"table {name} has no snapshot {version} (never existed, or expired by VACUUM)",
             hint=(
-                f'recent snapshot ids: {", ".join(map(str, known))}; '
+                f"recent snapshot ids: {', '.join(map(str, known))}; "
                 f'SELECT * FROM "{name.split(".")[-1]}$snapshots" lists them all'
             )
             if known

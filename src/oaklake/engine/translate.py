@@ -63,8 +63,16 @@ def _unit(node: exp.Expression) -> str:
 # -- what the syntax says about a date/time operand's type ---------------------------------
 _DT = exp.DataType.Type
 _DATE_TYPES = {_DT.DATE, _DT.DATE32}
-_TIMESTAMP_TYPES = {_DT.TIMESTAMP, _DT.TIMESTAMP_S, _DT.TIMESTAMP_MS, _DT.TIMESTAMP_NS,
-                    _DT.DATETIME, _DT.DATETIME64, _DT.TIMESTAMPTZ, _DT.TIMESTAMPLTZ}
+_TIMESTAMP_TYPES = {
+    _DT.TIMESTAMP,
+    _DT.TIMESTAMP_S,
+    _DT.TIMESTAMP_MS,
+    _DT.TIMESTAMP_NS,
+    _DT.DATETIME,
+    _DT.DATETIME64,
+    _DT.TIMESTAMPTZ,
+    _DT.TIMESTAMPLTZ,
+}
 _DATE_UNITS = {"DAY", "WEEK", "MONTH", "QUARTER", "YEAR"}
 
 
@@ -77,8 +85,14 @@ def _kind(node: exp.Expression) -> str | None:
         return "date" if to in _DATE_TYPES else "timestamp" if to in _TIMESTAMP_TYPES else None
     if isinstance(node, exp.CurrentDate | exp.LastDay | exp.StrToDate | exp.TsOrDsToDate):
         return "date"
-    if isinstance(node, exp.CurrentTimestamp | exp.Localtimestamp | exp.StrToTime
-                  | exp.UnixToTime | exp.FromISO8601Timestamp):
+    if isinstance(
+        node,
+        exp.CurrentTimestamp
+        | exp.Localtimestamp
+        | exp.StrToTime
+        | exp.UnixToTime
+        | exp.FromISO8601Timestamp,
+    ):
         return "timestamp"
     if isinstance(node, exp.DateAdd | exp.DateSub | exp.DateTrunc | exp.TimestampTrunc):
         return _kind(node.this)
@@ -120,15 +134,26 @@ def date_plus_interval(node: exp.Expression) -> exp.Expression:
     date, interval = node.this, node.expression
     if isinstance(date, exp.Interval) and isinstance(node, exp.Add):
         date, interval = interval, date
-    if (isinstance(interval, exp.Interval) and _unit(interval) in _DATE_UNITS
-            and _kind(date) == "date"):
+    if (
+        isinstance(interval, exp.Interval)
+        and _unit(interval) in _DATE_UNITS
+        and _kind(date) == "date"
+    ):
         return exp.cast(node, _DT.DATE)
     return node
 
 
-_BUCKETS = {"MILLISECOND": "1 millisecond", "SECOND": "1 second", "MINUTE": "1 minute",
-            "HOUR": "1 hour", "DAY": "1 day", "WEEK": "7 days", "MONTH": "1 month",
-            "QUARTER": "3 months", "YEAR": "1 year"}
+_BUCKETS = {
+    "MILLISECOND": "1 millisecond",
+    "SECOND": "1 second",
+    "MINUTE": "1 minute",
+    "HOUR": "1 hour",
+    "DAY": "1 day",
+    "WEEK": "7 days",
+    "MONTH": "1 month",
+    "QUARTER": "3 months",
+    "YEAR": "1 year",
+}
 
 
 @_handles(exp.DateTrunc, exp.TimestampTrunc)
@@ -161,8 +186,17 @@ def current_timezone(node: exp.Expression) -> exp.Expression:
 
 # Joda-Time pattern letters (format_datetime, parse_datetime) as strftime/strptime codes.
 _JODA_NUMBERS = {"M": "m", "d": "d", "H": "H", "h": "I", "m": "M", "s": "S", "w": "V"}
-_JODA_FIXED = {("S", 3): "%g", ("S", 6): "%f", ("S", 9): "%n", ("D", 1): "%-j", ("D", 3): "%j",
-               ("a", 1): "%p", ("e", 1): "%u", ("x", 4): "%G", ("M", 3): "%b"}
+_JODA_FIXED = {
+    ("S", 3): "%g",
+    ("S", 6): "%f",
+    ("S", 9): "%n",
+    ("D", 1): "%-j",
+    ("D", 3): "%j",
+    ("a", 1): "%p",
+    ("e", 1): "%u",
+    ("x", 4): "%G",
+    ("M", 3): "%b",
+}
 
 
 def _joda(letter: str, n: int, parse: bool) -> str | None:
@@ -226,8 +260,11 @@ def parse_datetime(node: exp.Expression) -> exp.Expression:
     if isinstance(fmt, exp.Literal) and fmt.is_string and not node.args.get("zone"):
         converted = joda_to_strftime(fmt.name, parse=True)
         if converted is not None:
-            return _sql("CAST(STRPTIME(:s, :f) AS TIMESTAMPTZ)", s=node.this,
-                        f=exp.Literal.string(converted))
+            return _sql(
+                "CAST(STRPTIME(:s, :f) AS TIMESTAMPTZ)",
+                s=node.this,
+                f=exp.Literal.string(converted),
+            )
     return node
 
 
@@ -261,8 +298,9 @@ def regexp_extract_no_match(node: exp.Expression) -> exp.Expression:
 
     A group that takes no part in the match is NULL in Athena but '' here still.
     """
-    return _sql("CASE WHEN REGEXP_MATCHES(:s, :p) THEN :e END",
-                s=node.this, p=node.expression, e=node)
+    return _sql(
+        "CASE WHEN REGEXP_MATCHES(:s, :p) THEN :e END", s=node.this, p=node.expression, e=node
+    )
 
 
 _NAMED_GROUP = re.compile(r"\(\?P?<[A-Za-z]")
@@ -333,15 +371,21 @@ def split_with_limit(node: exp.Expression) -> exp.Expression:
         " THEN LIST_SLICE(STR_SPLIT(:s, :d), 1, :n - 1)"
         " || [ARRAY_TO_STRING(LIST_SLICE(STR_SPLIT(:s, :d), :n, -1), :d)]"
         " ELSE STR_SPLIT(:s, :d) END",
-        s=node.this, d=node.expression, n=limit,
+        s=node.this,
+        d=node.expression,
+        n=limit,
     )
 
 
 @_handles(exp.SplitPart)
 def split_part_past_the_end(node: exp.Expression) -> exp.Expression:
     """split_part is NULL past the last field (DuckDB's SPLIT_PART: ''); a list index is too."""
-    return _sql("LIST_EXTRACT(STR_SPLIT(:s, :d), :i)", s=node.this, d=node.args["delimiter"],
-                i=node.args["part_index"])
+    return _sql(
+        "LIST_EXTRACT(STR_SPLIT(:s, :d), :i)",
+        s=node.this,
+        d=node.args["delimiter"],
+        i=node.args["part_index"],
+    )
 
 
 @_handles(exp.StrPosition)
@@ -354,7 +398,9 @@ def strpos_instance(node: exp.Expression) -> exp.Expression:
         "CASE WHEN :s IS NULL OR :sub IS NULL OR :n IS NULL THEN NULL WHEN :sub = '' THEN 1"
         " ELSE COALESCE(LIST_EXTRACT(LIST_FILTER(RANGE(1, LENGTH(:s) + 1),"
         " LAMBDA __i : SUBSTRING(:s, __i, LENGTH(:sub)) = :sub), :n), 0) END",
-        s=node.this, sub=node.args["substr"], n=n,
+        s=node.this,
+        sub=node.args["substr"],
+        n=n,
     )
 
 
@@ -395,22 +441,28 @@ def to_base(node: exp.Expression) -> exp.Expression:
     if len(node.expressions) != 2:
         return node
     n, r = node.expressions
-    return _sql("CASE WHEN :n < 0 THEN '-' || LOWER(TO_BASE(-:n, :r))"
-                " ELSE LOWER(TO_BASE(:n, :r)) END", n=n, r=r)
+    return _sql(
+        "CASE WHEN :n < 0 THEN '-' || LOWER(TO_BASE(-:n, :r)) ELSE LOWER(TO_BASE(:n, :r)) END",
+        n=n,
+        r=r,
+    )
 
 
 @_handles(exp.FromBase)
 def from_base(node: exp.Expression) -> exp.Expression:
     """from_base(s, radix) as Java's Long.parseLong: optional sign, digits 0-9a-z below radix."""
-    digits = "LIST_TRANSFORM(STR_SPLIT(LOWER(LTRIM(:s, '+-')), ''), LAMBDA __c :" \
-             " STRPOS('0123456789abcdefghijklmnopqrstuvwxyz', __c) - 1)"
+    digits = (
+        "LIST_TRANSFORM(STR_SPLIT(LOWER(LTRIM(:s, '+-')), ''), LAMBDA __c :"
+        " STRPOS('0123456789abcdefghijklmnopqrstuvwxyz', __c) - 1)"
+    )
     return _sql(
         "CASE WHEN :s IS NULL OR :r IS NULL THEN NULL"
         f" WHEN REGEXP_FULL_MATCH(:s, '[+-]?[0-9A-Za-z]+') AND LIST_MAX({digits}) < :r"
         f" THEN (CASE WHEN :s LIKE '-%' THEN -1 ELSE 1 END) * LIST_REDUCE({digits},"
         " LAMBDA __a, __d : __a * :r + __d, CAST(0 AS BIGINT))"
         " ELSE ERROR('Not a valid base-' || :r || ' number: ' || :s) END",
-        s=node.this, r=node.expression,
+        s=node.this,
+        r=node.expression,
     )
 
 
@@ -442,8 +494,12 @@ def reduce_with_output_function(node: exp.Expression) -> exp.Expression:
         return new
     reduced = node.copy()
     reduced.set("finish", None)
-    return _sql("CASE WHEN :a IS NOT NULL THEN LIST_TRANSFORM([:r], :f)[1] END",
-                a=node.this, r=reduced, f=finish)
+    return _sql(
+        "CASE WHEN :a IS NOT NULL THEN LIST_TRANSFORM([:r], :f)[1] END",
+        a=node.this,
+        r=reduced,
+        f=finish,
+    )
 
 
 def _match(node: exp.Expression, combine: str) -> exp.Expression:
@@ -451,8 +507,11 @@ def _match(node: exp.Expression, combine: str) -> exp.Expression:
         return node
     arr, fn = node.expressions
     start = "FALSE" if combine == "OR" else "TRUE"
-    return _sql(f"LIST_REDUCE(LIST_TRANSFORM(:a, :f), LAMBDA __p, __q : __p {combine} __q,"
-                f" {start})", a=arr, f=fn)
+    return _sql(
+        f"LIST_REDUCE(LIST_TRANSFORM(:a, :f), LAMBDA __p, __q : __p {combine} __q, {start})",
+        a=arr,
+        f=fn,
+    )
 
 
 @_handles("any_match")
@@ -505,7 +564,8 @@ def arrays_overlap(node: exp.Expression) -> exp.Expression:
         "CASE WHEN :a IS NULL OR :b IS NULL THEN NULL WHEN LEN(:a) = 0 OR LEN(:b) = 0 THEN FALSE"
         " WHEN LIST_HAS_ANY(:a, :b) THEN TRUE"
         " WHEN LIST_COUNT(:a) < LEN(:a) OR LIST_COUNT(:b) < LEN(:b) THEN NULL ELSE FALSE END",
-        a=a, b=b,
+        a=a,
+        b=b,
     )
 
 
@@ -517,8 +577,12 @@ def slice_start_length(node: exp.Expression) -> exp.Expression:
         return node
     if isinstance(start, exp.Literal) and not start.is_string and start.to_py() > 0:
         return _sql("LIST_SLICE(:a, :s, :s + :n - 1)", a=node.this, s=start, n=length)
-    first = _sql("CASE WHEN :s > 0 THEN :s WHEN LEN(:a) + :s >= 0 THEN LEN(:a) + :s + 1"
-                 " ELSE LEN(:a) + 1 END", a=node.this, s=start)
+    first = _sql(
+        "CASE WHEN :s > 0 THEN :s WHEN LEN(:a) + :s >= 0 THEN LEN(:a) + :s + 1"
+        " ELSE LEN(:a) + 1 END",
+        a=node.this,
+        s=start,
+    )
     return _sql("LIST_SLICE(:a, :s, :s + :n - 1)", a=node.this, s=first, n=length)
 
 
@@ -532,7 +596,8 @@ def map_agg(node: exp.Expression) -> exp.Expression:
         "MAP_FROM_ENTRIES(LIST_TRANSFORM([LIST_SORT(LIST({'k': :k, 'v': :v})"
         " FILTER (WHERE :k IS NOT NULL))], LAMBDA __e : LIST_FILTER(__e,"
         " LAMBDA __x, __i : __i = 1 OR __e[__i - 1].k <> __x.k))[1])",
-        k=k, v=v,
+        k=k,
+        v=v,
     )
 
 
@@ -542,8 +607,12 @@ def json_extract_scalar_of_a_container(node: exp.Expression) -> exp.Expression:
     """json_extract_scalar is NULL for an object or array (DuckDB's ->> returns its text)."""
     if node.args.get("expressions"):
         return node
-    return _sql("CASE WHEN JSON_TYPE(:j, :p) NOT IN ('OBJECT', 'ARRAY') THEN :e END",
-                j=node.this, p=node.expression, e=node)
+    return _sql(
+        "CASE WHEN JSON_TYPE(:j, :p) NOT IN ('OBJECT', 'ARRAY') THEN :e END",
+        j=node.this,
+        p=node.expression,
+        e=node,
+    )
 
 
 @_handles("json_size")
@@ -556,7 +625,8 @@ def json_size(node: exp.Expression) -> exp.Expression:
         "CASE WHEN JSON_TYPE(:j, :p) = 'ARRAY' THEN CAST(JSON_ARRAY_LENGTH(:j, :p) AS BIGINT)"
         " WHEN JSON_TYPE(:j, :p) = 'OBJECT' THEN LEN(JSON_KEYS(:j, :p))"
         " WHEN JSON_TYPE(:j, :p) IS NOT NULL THEN 0 END",
-        j=j, p=p,
+        j=j,
+        p=p,
     )
 
 
@@ -582,7 +652,10 @@ def width_bucket(node: exp.Expression) -> exp.Expression:
         " WHEN :b1 > :b2 THEN CASE WHEN :x > :b1 THEN 0 WHEN :x <= :b2 THEN :n + 1"
         " ELSE CAST(FLOOR(CAST(:b1 - :x AS DOUBLE) * :n / (:b1 - :b2)) AS BIGINT) + 1 END"
         " WHEN :b1 = :b2 THEN ERROR('bounds cannot equal each other') END",
-        x=node.this, b1=b1, b2=b2, n=n,
+        x=node.this,
+        b1=b1,
+        b2=b2,
+        n=n,
     )
 
 

@@ -27,7 +27,6 @@ from oaklake.ingest.sources import (
 )
 
 if TYPE_CHECKING:
-
     from oaklake.engine.session import Engine
 
 _NAMES = itertools.count()
