@@ -306,6 +306,29 @@ def test_evolve_then_merge(lake: Lake, tmp_path: Path) -> None:
         (1, "a", "gold"),
         (2, "b", "silver"),
     ]
+    # One commit: the new column and the merged rows arrive together, in one metadata file.
+    table = lake.table("default.em").iceberg
+    assert len(snapshots(lake, "default.em")) == 2
+    assert [u.schema_id for u in table.metadata.schemas] == [0, 1]
+    assert table.metadata.snapshots[-1].schema_id == 1
+    logged = [e.metadata_file for e in table.metadata.metadata_log]
+    assert len(logged) == 1  # the create-with-data commit, then this one
+
+
+def test_a_failed_merge_adds_no_column(lake: Lake, tmp_path: Path) -> None:
+    """A MERGE with add_columns that fails adds nothing: the columns come with its commit."""
+    from pyiceberg.types import StringType
+
+    lake.ingest(write(tmp_path / "a.csv", "id,name\n1,a\n"), "default.fm")
+    twice = pa.table({"id": [1, 1], "name": ["x", "y"], "tier": ["gold", "silver"]})
+    with pytest.raises(OakError) as e:
+        lake.table("default.fm").merge(twice, on="id", add_columns=[("tier", StringType())])
+    assert e.value.code == "MERGE_TARGET_ROW_MULTIPLE_MATCHES"
+    assert lake.table("default.fm").columns == ["id", "name"]
+    assert len(snapshots(lake, "default.fm")) == 1
+    once = pa.table({"id": [1, 3], "name": ["x", "z"], "tier": ["gold", None]})
+    lake.table("default.fm").merge(once, on="id", add_columns=[("tier", StringType())])
+    assert rows(lake, "SELECT * FROM default.fm ORDER BY id") == [(1, "x", "gold"), (3, "z", None)]
 
 
 # -- ledger: exactly once ----------------------------------------------------------------------

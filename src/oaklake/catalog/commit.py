@@ -290,6 +290,22 @@ class StagedTable:
     def name(self) -> Any:
         return self.txn._table.name()
 
+    # What planning a scan needs, so that a change can be planned on the staged schema (a MERGE
+    # whose new columns are added in the same commit).
+    metadata_location = None  # no metadata file yet: plans are not cached
+
+    @property
+    def catalog(self) -> Any:
+        return self.txn._table.catalog
+
+    def current_snapshot(self) -> Any:
+        return self.txn.table_metadata.current_snapshot()
+
+    def scan(self, **options: Any) -> Any:
+        from pyiceberg.table import DataScan
+
+        return DataScan(table_metadata=self.txn.table_metadata, io=self.io, **options)
+
 
 def add_columns(txn: Any, columns: Iterable[tuple[str, Any]]) -> None:
     """Stage Iceberg add-column updates in ``txn`` (committed with the data)."""

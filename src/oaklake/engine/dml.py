@@ -11,14 +11,23 @@ the whole statement is re-planned against the new snapshot and retried (bounded 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
 
 from oaklake.catalog import types as ctypes
-from oaklake.catalog.commit import StaleCommit, commit_files, delete_files, write_data_files
+from oaklake.catalog.commit import (
+    StagedTable,
+    StaleCommit,
+    commit_files,
+    commit_transaction,
+    delete_files,
+    stage_files,
+    write_data_files,
+)
+from oaklake.catalog.commit import add_columns as add_column_updates
 from oaklake.engine import pushdown
 from oaklake.engine.result import Result
 from oaklake.engine.scan import ScanPlan, local_path, plan
@@ -65,8 +74,13 @@ def run_change(
     attempt: Callable[[Table], Change],
     *,
     operation: str,
+    add_columns: Sequence[tuple[str, Any]] = (),
 ) -> Change:
-    """Plan, write and commit; on a stale commit re-plan from the new snapshot and retry."""
+    """Plan, write and commit; on a stale commit re-plan from the new snapshot and retry.
+
+    ``add_columns`` are added to the table in the same commit as the change, which is then
+    planned on the grown schema (rows already there read NULL in them).
+    """
     import random
     import time
 
@@ -80,8 +94,13 @@ def run_change(
         table = engine.load_table(schema, name)
         snapshot = table.current_snapshot()
         expected = snapshot.snapshot_id if snapshot is not None else None
+        txn = None
+        if add_columns:
+            txn = table.transaction()
+            add_column_updates(txn, add_columns)
+            table = StagedTable(txn)  # type: ignore[assignment]
         change = attempt(table)
-        if not change.removed and not any(t.num_rows for t in change.new_rows):
+        if txn is None and not change.removed and not any(t.num_rows for t in change.new_rows):
             change.snapshot_id = expected
             return change
         written: list[Any] = []
@@ -92,6 +111,18 @@ def run_change(
             rows = _concat(table, change.new_rows)
             if rows is not None:
                 written.extend(write_data_files(table, rows))
+            if txn is not None:
+                if written or change.removed:
+                    stage_files(
+                        txn,
+                        added=written,
+                        removed=change.removed,
+                        properties={"oaklake.operation": operation},
+                    )
+                committed = commit_transaction(txn).current_snapshot()
+                change.snapshot_id = committed.snapshot_id if committed is not None else None
+                engine.forget_table(schema, name)
+                return change
             change.snapshot_id = commit_files(
                 table,
                 added=written,
@@ -463,7 +494,13 @@ def _clauses(table: Table, full: str, expr: exp.Merge) -> list[_Clause]:
     return out
 
 
-def merge(engine: Engine, expr: exp.Merge, *, passthrough: set[str] | None = None) -> Result:
+def merge(
+    engine: Engine,
+    expr: exp.Merge,
+    *,
+    passthrough: set[str] | None = None,
+    add_columns: Sequence[tuple[str, Any]] = (),
+) -> Result:
     schema, name, alias = _target(engine, expr.this)
     full = f"{schema}.{name}"
     using = expr.args.get("using")
@@ -491,7 +528,7 @@ def merge(engine: Engine, expr: exp.Merge, *, passthrough: set[str] | None = Non
             passthrough or set(),
         )
 
-    change = run_change(engine, schema, name, attempt, operation="merge")
+    change = run_change(engine, schema, name, attempt, operation="merge", add_columns=add_columns)
     msg = ", ".join(f"{v} {k}" for k, v in change.detail.items()) or "0 rows"
     return Result(
         message=f"{change.affected} rows affected ({msg})",

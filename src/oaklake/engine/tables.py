@@ -18,7 +18,7 @@ from oaklake.engine.result import Result
 from oaklake.errors import ColumnNotFound, InvalidInput, did_you_mean
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Sequence
 
     import pyarrow as pa
     from pyiceberg.table import Table
@@ -78,12 +78,13 @@ class TableHandle:
 
     # -- registration ---------------------------------------------------------------------
     @contextmanager
-    def _registered(self, data: Any) -> Iterator[tuple[str, list[str]]]:
+    def _registered(self, data: Any, adding: Sequence[str] = ()) -> Iterator[tuple[str, list[str]]]:
+        """``data`` as a DuckDB view; its columns must be the table's (or ``adding``)."""
         arrow = _arrow(data)
         columns = [c.lower() for c in arrow.column_names]
         if len(set(columns)) != len(columns):
             raise InvalidInput("the data has two columns with the same name")
-        known = self.columns
+        known = [*self.columns, *(a.lower() for a in adding)]
         for c in columns:
             if c not in known:
                 raise ColumnNotFound(
@@ -155,10 +156,13 @@ class TableHandle:
         when_matched: str = "update",
         when_not_matched: str = "insert",
         delete_when: str | None = None,
+        add_columns: list[tuple[str, Any]] | None = None,
     ) -> Result:
         """MERGE the rows on key columns: matched rows are updated (or deleted, or left), new
         ones inserted. ``delete_when`` (a predicate over the data's columns) deletes matched rows,
-        as change-data-capture feeds need. A key matched twice in ``data`` is an error."""
+        as change-data-capture feeds need. A key matched twice in ``data`` is an error.
+        ``add_columns`` ((name, Iceberg type) pairs) are added to the table in the MERGE's own
+        commit, so the data's new columns land with it or not at all."""
         from oaklake.engine import dml
 
         keys = [on] if isinstance(on, str) else list(on)
@@ -168,7 +172,8 @@ class TableHandle:
             raise InvalidInput(f"when_matched must be one of {', '.join(MATCHED)}")
         if when_not_matched not in NOT_MATCHED:
             raise InvalidInput(f"when_not_matched must be one of {', '.join(NOT_MATCHED)}")
-        with self._registered(data) as (name, columns):
+        adding = [c for c, _ in add_columns or ()]
+        with self._registered(data, adding) as (name, columns):
             keys = [k.lower() for k in keys]
             for k in keys:
                 if k not in columns:
@@ -198,7 +203,9 @@ class TableHandle:
                 f'MERGE INTO {self.full} AS t USING "{name}" AS s ON {on_sql} ' + " ".join(whens)
             )
             assert isinstance(statement, exp.Merge)
-            return dml.merge(self.engine, statement, passthrough={name})
+            return dml.merge(
+                self.engine, statement, passthrough={name}, add_columns=add_columns or ()
+            )
 
 
 def _predicate(where: str | None) -> exp.Expression:

@@ -1096,16 +1096,17 @@ def _commit(
             result.created_table = True
             return count
         if opts.mode == "merge":
-            table = target.table
-            if target.new_columns:  # MERGE commits on its own: the columns come first
-                table = _evolve(lake, target, table)
-                result.evolved_columns = [c for c, _ in target.new_columns]
             if not opts.force:
-                _not_loaded_meanwhile(table, checksums, result.table)
+                _not_loaded_meanwhile(target.table, checksums, result.table)
             data = rows if rows is not None else _read_staged(staged)
             outcome = lake.table(target.full).merge(
-                data, on=[k.strip().lower() for k in opts.key], delete_when=opts.delete_when
+                data,
+                on=[k.strip().lower() for k in opts.key],
+                delete_when=opts.delete_when,
+                add_columns=list(target.new_columns),  # in the MERGE's own commit
             )
+            if target.new_columns:
+                result.evolved_columns = [c for c, _ in target.new_columns]
             result.snapshot_id = outcome.snapshot_id
             result.changes = {
                 k: int(v) for k, v in (outcome.extra or {}).items() if isinstance(v, int)
@@ -1148,19 +1149,6 @@ def _create_with_data(
     snap = table.current_snapshot()
     result.snapshot_id = snap.snapshot_id if snap is not None else None
     return count
-
-
-def _evolve(lake: Lake, target: _Target, table: Table) -> Table:
-    """Add the batch's new columns in a commit of their own (only before a MERGE, which
-    commits by itself); the ids must be the ones the staged files were written with."""
-    from oaklake.catalog.commit import add_columns
-
-    txn = table.transaction()
-    add_columns(txn, target.new_columns)
-    _check_ids(txn.table_metadata.schema(), target)
-    txn.commit_transaction()
-    lake.engine.forget_table(target.schema_name, target.name)
-    return lake.engine.load_table(target.schema_name, target.name)
 
 
 def _check_ids(schema: Schema, target: _Target) -> None:
