@@ -260,7 +260,19 @@ class Model:
 
     @classmethod
     def _restore(cls, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> Model:
-        return cls(meta["recipe"], meta["kind"], meta["params"], arrays["popularity"], meta["info"])
+        return cls(
+            meta["recipe"],
+            meta["kind"],
+            meta["params"],
+            arrays["popularity"],
+            meta["info"],
+            **cls._restored(arrays),
+        )
+
+    @classmethod
+    def _restored(cls, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+        """The subclass's own constructor arguments, from the saved arrays (``_arrays``)."""
+        return {}
 
     def save(self, folder: Path) -> None:
         """Write ``model.npz`` (arrays) and ``model.json`` (recipe, params, facts) to ``folder``."""
@@ -328,15 +340,8 @@ class TrendingModel(Model):
         return {"popularity": self._popularity, "trend": self._trend}
 
     @classmethod
-    def _restore(cls, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> Model:
-        return cls(
-            meta["recipe"],
-            meta["kind"],
-            meta["params"],
-            arrays["popularity"],
-            meta["info"],
-            trend=arrays["trend"],
-        )
+    def _restored(cls, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+        return {"trend": arrays["trend"]}
 
 
 class ItemSimilarityModel(Model):
@@ -388,19 +393,12 @@ class ItemSimilarityModel(Model):
         }
 
     @classmethod
-    def _restore(cls, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> Model:
+    def _restored(cls, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
         n = len(arrays["popularity"])
         sim = sp.csr_matrix(
             (arrays["sim_data"], arrays["sim_indices"], arrays["sim_indptr"]), shape=(n, n)
         )
-        return cls(
-            meta["recipe"],
-            meta["kind"],
-            meta["params"],
-            arrays["popularity"],
-            meta["info"],
-            similarity=sim,
-        )
+        return {"similarity": sim}
 
 
 class PersonalizationModel(Model):
@@ -534,6 +532,10 @@ class PersonalizationModel(Model):
             out["user_attr_lift"] = self._attr_lift
         return out
 
+    @classmethod
+    def _restored(cls, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+        return {"boost": arrays["boost"], "user_attr_lift": arrays.get("user_attr_lift")}
+
 
 class EaseModel(PersonalizationModel):
     """EASE (Steck 2019): a dense item x item weight matrix ``B`` with a zero diagonal.
@@ -567,17 +569,8 @@ class EaseModel(PersonalizationModel):
         return {**super()._arrays(), "weights": self._weights}
 
     @classmethod
-    def _restore(cls, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> Model:
-        return cls(
-            meta["recipe"],
-            meta["kind"],
-            meta["params"],
-            arrays["popularity"],
-            meta["info"],
-            boost=arrays["boost"],
-            weights=arrays["weights"],
-            user_attr_lift=arrays.get("user_attr_lift"),
-        )
+    def _restored(cls, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+        return {**super()._restored(arrays), "weights": arrays["weights"]}
 
 
 class IalsModel(PersonalizationModel):
@@ -638,17 +631,8 @@ class IalsModel(PersonalizationModel):
         return {**super()._arrays(), "item_factors": self._factors}
 
     @classmethod
-    def _restore(cls, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> Model:
-        return cls(
-            meta["recipe"],
-            meta["kind"],
-            meta["params"],
-            arrays["popularity"],
-            meta["info"],
-            boost=arrays["boost"],
-            item_factors=arrays["item_factors"],
-            user_attr_lift=arrays.get("user_attr_lift"),
-        )
+    def _restored(cls, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+        return {**super()._restored(arrays), "item_factors": arrays["item_factors"]}
 
 
 MODEL_TYPES: dict[str, type[Model]] = {
