@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import platform
 import subprocess
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from bench.dml.cases import Outcome
+from bench.tpch.report import machine as machine  # re-exported: the runner calls report.machine()
+from bench.tpch.report import package_versions
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -148,38 +147,6 @@ def print_phases(outcomes: list[Outcome]) -> None:
         print("  " + o.case.ljust(width) + "".join(fmt(o.phases.get(n)).rjust(12) for n in names))
 
 
-def machine() -> dict[str, Any]:
-    cpu = platform.processor() or "unknown"
-    memory = None
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                memory = round(int(line.split()[1]) / 1024 / 1024, 1)
-    except OSError:
-        pass
-    return {
-        "platform": platform.platform(),
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "memory_gib": memory,
-        "python": platform.python_version(),
-    }
-
-
-def versions() -> dict[str, str]:
-    out = {}
-    for package in ("oaklake", "duckdb", "pyiceberg", "pyarrow", "sqlglot"):
-        try:
-            out[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            out[package] = "not installed"
-    return out
-
-
 def git_commit() -> dict[str, Any]:
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True,
                           check=False).stdout.strip()  # fmt: skip
@@ -192,3 +159,7 @@ def write_json(path: Path, payload: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     path.write_text(json.dumps({"generated_at": stamp, **payload}, indent=2, default=str) + "\n")
+
+
+def versions() -> dict[str, str]:
+    return package_versions(("oaklake", "duckdb", "pyiceberg", "pyarrow", "sqlglot"))

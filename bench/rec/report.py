@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import platform
 import subprocess
 from collections.abc import Sequence
-from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from bench.tpch.report import machine as machine  # re-exported: the runner calls report.machine()
+from bench.tpch.report import package_versions
 
 REPO = Path(__file__).resolve().parents[2]
 PACKAGES = (
@@ -46,38 +46,6 @@ def fmt(value: float | None, digits: int = 3) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
-def machine() -> dict[str, Any]:
-    cpu = platform.processor() or "unknown"
-    memory = None
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                memory = round(int(line.split()[1]) / 1024 / 1024, 1)
-    except OSError:
-        pass
-    return {
-        "platform": platform.platform(),
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "memory_gib": memory,
-        "python": platform.python_version(),
-    }
-
-
-def versions() -> dict[str, str]:
-    out = {}
-    for package in PACKAGES:
-        try:
-            out[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            out[package] = "not installed"
-    return out
-
-
 def git_commit() -> dict[str, Any]:
     def git(*args: str) -> str:
         return subprocess.run(
@@ -92,3 +60,7 @@ def write_json(path: Path, payload: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     path.write_text(json.dumps({"generated_at": stamp, **payload}, indent=2, default=str) + "\n")
+
+
+def versions() -> dict[str, str]:
+    return package_versions(PACKAGES)

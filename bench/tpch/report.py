@@ -113,15 +113,20 @@ def load_average() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
-def versions(tpchgen: str) -> dict[str, str]:
+def package_versions(packages: tuple[str, ...]) -> dict[str, str]:
+    """Installed versions of ``packages`` (every benchmark records the ones it measures)."""
     out = {}
-    for package in ("oaklake", "duckdb", "pyiceberg", "sqlglot", "pyarrow"):
+    for package in packages:
         try:
             out[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
             out[package] = "not installed"
-    out["tpchgen-cli"] = tpchgen
     return out
+
+
+def versions(tpchgen: str) -> dict[str, str]:
+    packages = ("oaklake", "duckdb", "pyiceberg", "sqlglot", "pyarrow")
+    return {**package_versions(packages), "tpchgen-cli": tpchgen}
 
 
 def git_commit() -> str | None:
