@@ -45,7 +45,8 @@ class InvalidInput(OakError, ValueError):
 
 
 class SqlSyntaxError(InvalidInput):
-    """A statement that does not parse; carries the position and a caret snippet."""
+    """A statement that does not parse; carries the position and a caret snippet. The smaller
+    languages (DQDL, recommendation filters) subclass it and pass their source as ``text``."""
 
     code = "SYNTAX_ERROR"
 
@@ -54,14 +55,20 @@ class SqlSyntaxError(InvalidInput):
         message: str,
         *,
         sql: str = "",
+        text: str | None = None,
         line: int | None = None,
         column: int | None = None,
         hint: str | None = None,
     ) -> None:
-        self.sql = sql
+        self.sql = text if text is not None else sql
         self.line = line
         self.column = column
         super().__init__(message, hint=hint)
+
+    @property
+    def text(self) -> str:
+        """The source the position refers to (``sql`` under another name)."""
+        return self.sql
 
     def snippet(self) -> str:
         if not self.sql or self.line is None or self.column is None:

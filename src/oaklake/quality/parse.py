@@ -97,21 +97,6 @@ class DqdlSyntaxError(SqlSyntaxError):
 
     code = "DQDL_SYNTAX_ERROR"
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        text: str = "",
-        line: int | None = None,
-        column: int | None = None,
-        hint: str | None = None,
-    ) -> None:
-        super().__init__(message, sql=text, line=line, column=column, hint=hint)
-
-    @property
-    def text(self) -> str:
-        return self.sql
-
 
 def parse_ruleset(text: str) -> Ruleset:
     """Parse a whole DQDL document (``Rules = [ … ]`` and the optional other sections)."""

@@ -82,21 +82,6 @@ class FilterSyntaxError(SqlSyntaxError):
 
     code = "REC_INVALID_FILTER"
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        text: str = "",
-        line: int | None = None,
-        column: int | None = None,
-        hint: str | None = None,
-    ) -> None:
-        super().__init__(message, sql=text, line=line, column=column, hint=hint)
-
-    @property
-    def text(self) -> str:
-        return self.sql
-
 
 # ---- the compiled form ----------------------------------------------------------------------
 
